@@ -1,0 +1,1 @@
+//! Runnable examples of paf: see the `examples/` programs.

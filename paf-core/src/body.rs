@@ -1,0 +1,380 @@
+//! The body of a request or a response: full bytes in memory, or a stream of
+//! chunks produced on demand.
+//!
+//! [`Body`] implements [`http_body::Body`], so every backend hands it to its
+//! engine as it is and wraps what the engine returns with [`Body::wrap`]. A
+//! stream is pulled only as fast as the peer takes it, which is what keeps
+//! memory flat when hundreds of MiB go through.
+
+use std::{
+    fmt,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use bytes::{Bytes, BytesMut};
+use futures_core::Stream;
+use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
+use sync_wrapper::SyncWrapper;
+
+use crate::error::{BoxError, Error, Result};
+
+type BoxedBody = Pin<Box<dyn http_body::Body<Data = Bytes, Error = Error> + Send + 'static>>;
+
+/// An HTTP body: empty, full bytes, or a stream of chunks.
+///
+/// ```
+/// # async fn demo() -> Result<(), paf_core::Error> {
+/// use paf_core::Body;
+/// let body = Body::from("hello");
+/// assert_eq!(body.len(), Some(5));
+/// assert_eq!(body.to_string(1024).await?, "hello");
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo()).unwrap();
+/// ```
+pub struct Body {
+    kind: Kind,
+}
+
+enum Kind {
+    /// Full bytes; `None` once they were handed out.
+    Full(Option<Bytes>),
+    /// Anything else. `SyncWrapper` makes `Body: Sync` without asking streams
+    /// to be `Sync`: the inner value is only ever reached through `&mut`.
+    Stream(SyncWrapper<BoxedBody>, SizeHint),
+}
+
+impl Body {
+    /// A body with no bytes.
+    pub fn empty() -> Self {
+        Body {
+            kind: Kind::Full(None),
+        }
+    }
+
+    /// A body of the given bytes.
+    pub fn full(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
+        Body {
+            kind: Kind::Full((!bytes.is_empty()).then_some(bytes)),
+        }
+    }
+
+    /// A body read from a stream of chunks, of unknown length (sent chunked
+    /// over HTTP/1.1).
+    pub fn from_stream<S, B, E>(stream: S) -> Self
+    where
+        S: Stream<Item = std::result::Result<B, E>> + Send + 'static,
+        B: Into<Bytes>,
+        E: Into<BoxError>,
+    {
+        Self::stream_with_hint(stream, SizeHint::default())
+    }
+
+    /// A body read from a stream whose total length is known: sent with a
+    /// `Content-Length`. A stream that ends early or runs long is an error of
+    /// the connection, as HTTP requires.
+    pub fn from_stream_sized<S, B, E>(stream: S, len: u64) -> Self
+    where
+        S: Stream<Item = std::result::Result<B, E>> + Send + 'static,
+        B: Into<Bytes>,
+        E: Into<BoxError>,
+    {
+        Self::stream_with_hint(stream, SizeHint::with_exact(len))
+    }
+
+    fn stream_with_hint<S, B, E>(stream: S, hint: SizeHint) -> Self
+    where
+        S: Stream<Item = std::result::Result<B, E>> + Send + 'static,
+        B: Into<Bytes>,
+        E: Into<BoxError>,
+    {
+        let body = StreamBody {
+            stream: Box::pin(stream),
+        };
+        Body {
+            kind: Kind::Stream(SyncWrapper::new(Box::pin(body)), hint),
+        }
+    }
+
+    /// Wraps any [`http_body::Body`] (an engine's incoming body, say). Errors
+    /// that already are paf errors pass through unchanged.
+    pub fn wrap<B>(body: B) -> Self
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Into<Bytes>,
+        B::Error: Into<BoxError>,
+    {
+        let hint = body.size_hint();
+        if hint.exact() == Some(0) && body.is_end_stream() {
+            return Body::empty();
+        }
+        let body = body
+            .map_frame(|frame| frame.map_data(Into::into))
+            .map_err(|e| Error::from_boxed(e.into()));
+        Body {
+            kind: Kind::Stream(SyncWrapper::new(Box::pin(body)), hint),
+        }
+    }
+
+    /// The exact length in bytes, when it is known before reading.
+    pub fn len(&self) -> Option<u64> {
+        http_body::Body::size_hint(self).exact()
+    }
+
+    /// True when the body is known to hold no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+
+    /// The next chunk of data, `None` at the end. Trailers are skipped.
+    pub async fn chunk(&mut self) -> Option<Result<Bytes>> {
+        loop {
+            match self.frame().await? {
+                Ok(frame) => {
+                    if let Ok(data) = frame.into_data() {
+                        return Some(Ok(data));
+                    }
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// Reads the whole body into memory, failing with
+    /// [`Error::BodyTooLarge`] as soon as more than `limit` bytes arrive (or
+    /// at once, when the known length is over it).
+    pub async fn to_bytes(mut self, limit: usize) -> Result<Bytes> {
+        let too_large = || Error::BodyTooLarge {
+            limit: limit as u64,
+        };
+        if let Kind::Full(bytes) = &mut self.kind {
+            let bytes = bytes.take().unwrap_or_default();
+            return if bytes.len() > limit {
+                Err(too_large())
+            } else {
+                Ok(bytes)
+            };
+        }
+        if self.len().is_some_and(|len| len > limit as u64) {
+            return Err(too_large());
+        }
+        let mut first: Option<Bytes> = None;
+        let mut buf = BytesMut::new();
+        let mut total = 0usize;
+        while let Some(chunk) = self.chunk().await {
+            let chunk = chunk?;
+            total = total.saturating_add(chunk.len());
+            if total > limit {
+                return Err(too_large());
+            }
+            // A single chunk is returned without a copy.
+            match first.take() {
+                None if buf.is_empty() => first = Some(chunk),
+                prev => {
+                    if let Some(prev) = prev {
+                        buf.extend_from_slice(&prev);
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+            }
+        }
+        Ok(first.unwrap_or_else(|| buf.freeze()))
+    }
+
+    /// Reads the whole body as UTF-8 text, with the same cap as [`Body::to_bytes`].
+    /// Invalid UTF-8 is a [`Error::Body`] error.
+    pub async fn to_string(self, limit: usize) -> Result<String> {
+        let bytes = self.to_bytes(limit).await?;
+        String::from_utf8(bytes.to_vec()).map_err(|e| Error::Body {
+            source: Box::new(e),
+        })
+    }
+
+    /// The body as a stream of data chunks.
+    pub fn into_data_stream(self) -> impl Stream<Item = Result<Bytes>> + Send + Sync + 'static {
+        http_body_util::BodyDataStream::new(self)
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::empty()
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Full(b) => f
+                .debug_struct("Body")
+                .field("full", &b.as_ref().map_or(0, Bytes::len))
+                .finish(),
+            Kind::Stream(_, hint) => f
+                .debug_struct("Body")
+                .field("stream", &hint.exact())
+                .finish(),
+        }
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>>>> {
+        match &mut self.get_mut().kind {
+            Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Stream(inner, _) => inner.get_mut().as_mut().poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Full(bytes) => bytes.is_none(),
+            // Asking the inner body needs `&mut` (see `SyncWrapper`); an exact
+            // zero hint is just as good and the engines rely on hints anyway.
+            Kind::Stream(_, hint) => hint.exact() == Some(0),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Kind::Stream(_, hint) => hint.clone(),
+        }
+    }
+}
+
+struct StreamBody<S> {
+    stream: Pin<Box<S>>,
+}
+
+impl<S, B, E> http_body::Body for StreamBody<S>
+where
+    S: Stream<Item = std::result::Result<B, E>>,
+    B: Into<Bytes>,
+    E: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>>>> {
+        let this = self.get_mut();
+        match this.stream.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(Frame::data(chunk.into())))),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Error::from_boxed(e.into())))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+macro_rules! from_full {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Body {
+            fn from(value: $t) -> Self {
+                Body::full(value)
+            }
+        }
+    )*};
+}
+from_full!(Bytes, Vec<u8>, String, &'static str, &'static [u8]);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::stream;
+
+    fn chunks(n: usize, size: usize) -> Body {
+        Body::from_stream(stream::iter(
+            (0..n).map(move |_| Ok::<_, std::io::Error>(vec![b'x'; size])),
+        ))
+    }
+
+    #[tokio::test]
+    async fn full_body_knows_its_length() {
+        let body = Body::from("hello");
+        assert_eq!(body.len(), Some(5));
+        assert!(!body.is_empty());
+        assert!(Body::empty().is_empty());
+        assert!(Body::from("").is_empty());
+    }
+
+    #[tokio::test]
+    async fn stream_is_read_to_bytes_in_order() {
+        let body = Body::from_stream(stream::iter(vec![
+            Ok::<_, std::io::Error>("ab"),
+            Ok("cd"),
+            Ok("e"),
+        ]));
+        assert_eq!(body.len(), None);
+        assert_eq!(body.to_bytes(100).await.unwrap(), "abcde");
+    }
+
+    #[tokio::test]
+    async fn cap_is_enforced_while_streaming() {
+        let err = chunks(10, 100).to_bytes(999).await.unwrap_err();
+        assert!(matches!(err, Error::BodyTooLarge { limit: 999 }));
+        let ok = chunks(10, 100).to_bytes(1000).await.unwrap();
+        assert_eq!(ok.len(), 1000);
+    }
+
+    #[tokio::test]
+    async fn known_length_over_cap_fails_without_reading() {
+        let polled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = polled.clone();
+        let stream = stream::poll_fn(move |_| {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            Poll::Ready(Some(Ok::<_, std::io::Error>(Bytes::from_static(b"x"))))
+        });
+        let body = Body::from_stream_sized(stream, 1 << 20);
+        assert!(body.to_bytes(1024).await.unwrap_err().is_body_too_large());
+        assert!(!polled.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(Body::from("12345")
+            .to_bytes(4)
+            .await
+            .unwrap_err()
+            .is_body_too_large());
+    }
+
+    #[tokio::test]
+    async fn stream_error_is_typed() {
+        let body = Body::from_stream(stream::iter(vec![
+            Ok("ok".to_string()),
+            Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        ]));
+        let err = body.to_bytes(100).await.unwrap_err();
+        assert!(matches!(err, Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionReset));
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_is_a_body_error() {
+        let err = Body::from(vec![0xff, 0xfe])
+            .to_string(10)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Body { .. }));
+    }
+
+    #[tokio::test]
+    async fn wrapped_body_keeps_length_and_data() {
+        let inner = http_body_util::Full::new(Bytes::from_static(b"wrapped"));
+        let body = Body::wrap(inner);
+        assert_eq!(body.len(), Some(7));
+        assert_eq!(body.to_string(100).await.unwrap(), "wrapped");
+    }
+
+    #[test]
+    fn body_is_send_and_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<Body>();
+    }
+}

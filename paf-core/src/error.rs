@@ -1,0 +1,272 @@
+//! The one error type of paf-core, shared by every backend.
+//!
+//! Variants are what a caller can act on (retry a timeout, fix a URL, trust a
+//! CA); the underlying cause is kept in [`std::error::Error::source`]. Each
+//! message names the thing that failed: the URL, the endpoint, the server name.
+
+use std::{fmt, io, time::Duration};
+
+/// A boxed error from a layer below paf (an engine, a user's stream).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result` with paf's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong while making an HTTP exchange.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL cannot be used for a request (no host, unknown scheme, bad syntax).
+    #[error("invalid URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+
+    /// The transport could not connect to the endpoint (refused, unreachable,
+    /// name not resolved, user transport failed).
+    #[error("cannot connect to {endpoint}")]
+    Connect {
+        /// The endpoint that was tried, as text (`tcp://host:port`, `unix:/path`, …).
+        endpoint: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The TLS handshake failed or the peer's certificate was refused.
+    #[error("TLS with {server_name} failed")]
+    Tls {
+        /// The server name used for SNI and verification.
+        server_name: String,
+        /// The cause (usually a [`rustls::Error`]).
+        #[source]
+        source: BoxError,
+    },
+
+    /// An operation did not finish in time.
+    #[error("{what} timed out after {after:?}")]
+    Timeout {
+        /// What timed out.
+        what: TimeoutKind,
+        /// The limit that was passed.
+        after: Duration,
+    },
+
+    /// The peer broke the HTTP protocol (bad status line, bad framing, a
+    /// connection closed before the message was complete).
+    #[error("HTTP protocol error: {message}")]
+    Protocol {
+        /// What was wrong.
+        message: String,
+        /// The engine's error, when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// A body was longer than the cap the caller set.
+    #[error("body is larger than the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// The cap in bytes.
+        limit: u64,
+    },
+
+    /// The chosen backend cannot do what the request or its context asks.
+    #[error("the {backend} backend does not support {feature}")]
+    Unsupported {
+        /// The backend's name (`hyper`, `reqwest`, `ureq`).
+        backend: &'static str,
+        /// What it cannot do (e.g. `user transport "mem"`).
+        feature: String,
+    },
+
+    /// The transport context holds nothing that reaches the target.
+    #[error("no transport reaches {target}: {reason}")]
+    NoTransport {
+        /// The target (URL or host) that was to be reached.
+        target: String,
+        /// What the context lacked.
+        reason: String,
+    },
+
+    /// Producing or consuming a body failed (a user's stream returned an error).
+    #[error("body stream failed")]
+    Body {
+        /// The stream's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// Reading or writing a file or a socket failed.
+    #[error("I/O error")]
+    Io(#[from] io::Error),
+}
+
+/// The operation a [`Error::Timeout`] refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// Establishing the connection (transport and TLS handshake).
+    Connect,
+    /// The whole request, until the response head arrived.
+    Request,
+    /// Reading the body.
+    Body,
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Connect => "connecting",
+            TimeoutKind::Request => "the request",
+            TimeoutKind::Body => "reading the body",
+        })
+    }
+}
+
+impl Error {
+    /// A protocol error with a message and an optional cause.
+    pub fn protocol(message: impl Into<String>, source: Option<BoxError>) -> Self {
+        Error::Protocol {
+            message: message.into(),
+            source,
+        }
+    }
+
+    /// Turns any boxed error into a paf error: a paf [`Error`] is kept as it
+    /// is, an [`io::Error`] becomes [`Error::Io`] (or the paf error it wraps),
+    /// anything else becomes [`Error::Body`].
+    pub fn from_boxed(err: BoxError) -> Self {
+        let err = match err.downcast::<Error>() {
+            Ok(e) => return *e,
+            Err(e) => e,
+        };
+        match err.downcast::<io::Error>() {
+            Ok(io) => Error::from_io(*io),
+            Err(other) => Error::Body { source: other },
+        }
+    }
+
+    /// Unwraps a paf error carried inside an [`io::Error`] (as happens when a
+    /// paf body is read through an `AsyncRead` adapter); other I/O errors
+    /// become [`Error::Io`].
+    pub fn from_io(err: io::Error) -> Self {
+        if err.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            if let Some(inner) = err.into_inner() {
+                if let Ok(paf) = inner.downcast::<Error>() {
+                    return *paf;
+                }
+            }
+            return Error::protocol("I/O error lost its cause", None);
+        }
+        Error::Io(err)
+    }
+
+    /// True for [`Error::Timeout`].
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+
+    /// True for [`Error::Connect`] and connect timeouts: nothing was sent.
+    pub fn is_connect(&self) -> bool {
+        matches!(
+            self,
+            Error::Connect { .. }
+                | Error::Timeout {
+                    what: TimeoutKind::Connect,
+                    ..
+                }
+        )
+    }
+
+    /// True for [`Error::Tls`].
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Error::Tls { .. })
+    }
+
+    /// True for [`Error::BodyTooLarge`].
+    pub fn is_body_too_large(&self) -> bool {
+        matches!(self, Error::BodyTooLarge { .. })
+    }
+
+    /// True for [`Error::Unsupported`].
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, Error::Unsupported { .. })
+    }
+
+    /// True for [`Error::Protocol`].
+    pub fn is_protocol(&self) -> bool {
+        matches!(self, Error::Protocol { .. })
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::Io(io) => io,
+            other => {
+                let kind = match &other {
+                    Error::Timeout { .. } => io::ErrorKind::TimedOut,
+                    Error::Connect { .. } => io::ErrorKind::ConnectionRefused,
+                    _ => io::ErrorKind::Other,
+                };
+                io::Error::new(kind, other)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn source_is_kept_for_connect_errors() {
+        let err = Error::Connect {
+            endpoint: "tcp://127.0.0.1:1".into(),
+            source: io::Error::from(io::ErrorKind::ConnectionRefused),
+        };
+        assert!(err.is_connect());
+        assert_eq!(err.to_string(), "cannot connect to tcp://127.0.0.1:1");
+        let source = err.source().expect("connect errors keep their cause");
+        assert_eq!(
+            source.downcast_ref::<io::Error>().map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionRefused)
+        );
+    }
+
+    #[test]
+    fn paf_error_survives_a_round_trip_through_io_error() {
+        let io: io::Error = Error::BodyTooLarge { limit: 10 }.into();
+        let back = Error::from_io(io);
+        assert!(matches!(back, Error::BodyTooLarge { limit: 10 }));
+    }
+
+    #[test]
+    fn boxed_errors_are_classified() {
+        let boxed: BoxError = Box::new(Error::Timeout {
+            what: TimeoutKind::Body,
+            after: Duration::from_secs(1),
+        });
+        assert!(Error::from_boxed(boxed).is_timeout());
+        let boxed: BoxError = Box::new(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(
+            matches!(Error::from_boxed(boxed), Error::Io(e) if e.kind() == io::ErrorKind::BrokenPipe)
+        );
+        let boxed: BoxError = "user stream broke".into();
+        assert!(matches!(Error::from_boxed(boxed), Error::Body { .. }));
+    }
+
+    #[test]
+    fn timeout_message_names_the_operation() {
+        let err = Error::Timeout {
+            what: TimeoutKind::Connect,
+            after: Duration::from_millis(250),
+        };
+        assert_eq!(err.to_string(), "connecting timed out after 250ms");
+        assert!(err.is_connect() && err.is_timeout());
+    }
+}

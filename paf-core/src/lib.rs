@@ -1,0 +1,54 @@
+//! paf-core: the types every paf crate shares.
+//!
+//! paf is an HTTP client and server library whose engines (hyper, reqwest,
+//! ureq) are swappable. This crate holds what they have in common and
+//! nothing engine-specific:
+//!
+//! - requests and responses are [`http::Request`]`<`[`Body`]`>` and
+//!   [`http::Response`]`<`[`Body`]`>`; URLs are [`url::Url`] or [`http::Uri`];
+//! - [`Body`]: full bytes or a stream, read to memory only under a cap;
+//! - [`Error`]: one error type with variants a caller can act on;
+//! - [`Ctx`]: the transport context ("Mimic" in the OCaml original) that says
+//!   how a peer is reached: TCP, TLS, a Unix socket or a user transport;
+//! - the traits backends implement: [`client::Client`] (async),
+//!   [`blocking::Client`], and on the server side [`server::Handler`] and
+//!   [`server::ErrorHandler`].
+//!
+//! ```
+//! use paf_core::{Body, Ctx};
+//!
+//! # async fn demo() -> Result<(), paf_core::Error> {
+//! // A context that reaches `http://app.local` over a Unix socket.
+//! let ctx = Ctx::new()
+//!     .route("app.local", paf_core::ctx::Endpoint::Unix("/run/app.sock".into()))
+//!     .with_uri(&"http://app.local/status".parse::<http::Uri>().unwrap())?;
+//! assert_eq!(ctx.endpoint()?.to_string(), "unix:/run/app.sock");
+//!
+//! // Bodies are read under a cap.
+//! let body = Body::from("twelve bytes");
+//! assert!(body.to_bytes(4).await.unwrap_err().is_body_too_large());
+//! # Ok(()) }
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo()).unwrap();
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod blocking;
+pub mod body;
+pub mod client;
+pub mod ctx;
+pub mod error;
+pub mod server;
+pub mod tls;
+
+pub use body::Body;
+pub use ctx::Ctx;
+pub use error::{BoxError, Error, Result};
+
+pub use bytes;
+pub use http;
+pub use rustls;
+pub use url;
+
+/// A boxed, sendable future, as the object-safe traits return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -1,0 +1,250 @@
+//! The server side: what a user writes (a [`Handler`], an [`ErrorHandler`])
+//! and what a server backend tells them ([`ConnInfo`], [`ServerError`]).
+//!
+//! A handler is any `async Fn(Request<Body>) -> Response<Body>`; the
+//! connection a request came on is in its extensions ([`ConnInfo::of`]).
+
+use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use http::{Request, Response, StatusCode, Version};
+
+use crate::{error::BoxError, Body, BoxFuture};
+
+/// Answers requests.
+///
+/// ```
+/// use paf_core::{server::{ConnInfo, Handler}, Body};
+/// use http::{Request, Response};
+///
+/// async fn hello(req: Request<Body>) -> Response<Body> {
+///     let peer = ConnInfo::of(&req).map(|c| c.peer.to_string()).unwrap_or_default();
+///     Response::new(Body::from(format!("hello {peer}")))
+/// }
+/// fn check(_: impl Handler) {}
+/// check(hello);
+/// ```
+pub trait Handler: Send + Sync + 'static {
+    /// Answers one request.
+    fn call(&self, request: Request<Body>) -> BoxFuture<'static, Response<Body>>;
+}
+
+impl<F, Fut> Handler for F
+where
+    F: Fn(Request<Body>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    fn call(&self, request: Request<Body>) -> BoxFuture<'static, Response<Body>> {
+        Box::pin(self(request))
+    }
+}
+
+impl<H: Handler + ?Sized> Handler for Arc<H> {
+    fn call(&self, request: Request<Body>) -> BoxFuture<'static, Response<Body>> {
+        (**self).call(request)
+    }
+}
+
+/// The address of a connection's peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PeerAddr {
+    /// A TCP peer.
+    Tcp(SocketAddr),
+    /// A Unix socket peer (usually unnamed).
+    Unix(Option<PathBuf>),
+    /// A stream handed to the server by the user, described by them.
+    Other(String),
+}
+
+impl std::fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeerAddr::Tcp(addr) => write!(f, "{addr}"),
+            PeerAddr::Unix(Some(path)) => write!(f, "unix:{}", path.display()),
+            PeerAddr::Unix(None) => f.write_str("unix:(unnamed)"),
+            PeerAddr::Other(what) => f.write_str(what),
+        }
+    }
+}
+
+/// What the server knows of the connection a request came on. The server
+/// puts it in every request's extensions.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ConnInfo {
+    /// Who is on the other end.
+    pub peer: PeerAddr,
+    /// The HTTP version spoken on the connection.
+    pub version: Version,
+    /// TLS details, for HTTPS connections.
+    pub tls: Option<TlsInfo>,
+}
+
+impl ConnInfo {
+    /// A description of a connection.
+    pub fn new(peer: PeerAddr, version: Version, tls: Option<TlsInfo>) -> Self {
+        ConnInfo { peer, version, tls }
+    }
+
+    /// The connection information of a request served by a paf server.
+    pub fn of<B>(request: &Request<B>) -> Option<&ConnInfo> {
+        request.extensions().get::<ConnInfo>()
+    }
+}
+
+/// What was negotiated in a TLS handshake.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsInfo {
+    /// The server name the client asked for (SNI).
+    pub sni: Option<String>,
+    /// The ALPN protocol agreed on.
+    pub alpn: Option<Vec<u8>>,
+}
+
+impl TlsInfo {
+    /// TLS details of a connection.
+    pub fn new(sni: Option<String>, alpn: Option<Vec<u8>>) -> Self {
+        TlsInfo { sni, alpn }
+    }
+}
+
+/// Something that went wrong on the server side of a connection.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The handler panicked; the request gets the error handler's response.
+    HandlerPanicked {
+        /// The panic's message, when it was a string.
+        message: String,
+        /// The connection.
+        peer: PeerAddr,
+    },
+    /// The handler did not answer within the server's handler timeout.
+    HandlerTimeout {
+        /// The limit.
+        after: Duration,
+        /// The connection.
+        peer: PeerAddr,
+    },
+    /// The TLS handshake failed (garbage instead of a ClientHello, unknown
+    /// certificate, timeout). No HTTP response can be sent.
+    Handshake {
+        /// The connection.
+        peer: PeerAddr,
+        /// The cause.
+        source: BoxError,
+    },
+    /// The connection failed at the HTTP level: a malformed request, a reset,
+    /// a read timeout. For malformed HTTP/1 framing the engine has already
+    /// answered (400, 431…) before the error is reported.
+    Connection {
+        /// The connection.
+        peer: PeerAddr,
+        /// The engine's error.
+        source: BoxError,
+    },
+}
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServerError::HandlerPanicked { message, peer } => {
+                write!(f, "handler panicked serving {peer}: {message}")
+            }
+            ServerError::HandlerTimeout { after, peer } => {
+                write!(f, "handler took longer than {after:?} serving {peer}")
+            }
+            ServerError::Handshake { peer, source } => {
+                write!(f, "TLS handshake with {peer} failed: {source}")
+            }
+            ServerError::Connection { peer, source } => {
+                write!(f, "connection with {peer} failed: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ServerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ServerError::Handshake { source, .. } | ServerError::Connection { source, .. } => {
+                Some(&**source as &(dyn std::error::Error + 'static))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Decides what a failed request gets, and hears of connection failures.
+pub trait ErrorHandler: Send + Sync + 'static {
+    /// The response for `error` when one can still be sent (handler panics
+    /// and timeouts); for connection-level errors the value is not used.
+    fn handle(&self, error: &ServerError) -> Response<Body>;
+}
+
+impl<F> ErrorHandler for F
+where
+    F: Fn(&ServerError) -> Response<Body> + Send + Sync + 'static,
+{
+    fn handle(&self, error: &ServerError) -> Response<Body> {
+        self(error)
+    }
+}
+
+/// The default error handler: logs the error and answers with a bare status
+/// (500 for a panic, 503 for a timeout), never with internal details.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultErrorHandler;
+
+impl ErrorHandler for DefaultErrorHandler {
+    fn handle(&self, error: &ServerError) -> Response<Body> {
+        let status = match error {
+            ServerError::HandlerTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        status_response(status)
+    }
+}
+
+/// A response with this status, its reason phrase as a text body.
+pub fn status_response(status: StatusCode) -> Response<Body> {
+    let text = status.canonical_reason().unwrap_or("");
+    let mut response = Response::new(Body::from(text.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn closures_are_handlers() {
+        let handler = |req: Request<Body>| async move {
+            Response::new(Body::from(req.uri().path().to_string()))
+        };
+        let res = handler
+            .call(Request::get("/p").body(Body::empty()).unwrap())
+            .await;
+        assert_eq!(res.into_body().to_string(64).await.unwrap(), "/p");
+    }
+
+    #[test]
+    fn default_error_handler_hides_the_panic_message() {
+        let res = DefaultErrorHandler.handle(&ServerError::HandlerPanicked {
+            message: "secret".into(),
+            peer: PeerAddr::Other("test".into()),
+        });
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let res = DefaultErrorHandler.handle(&ServerError::HandlerTimeout {
+            after: Duration::from_secs(1),
+            peer: PeerAddr::Other("test".into()),
+        });
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+}
