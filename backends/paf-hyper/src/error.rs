@@ -1,18 +1,25 @@
 //! hyper's errors turned into paf's, once for the client and the server.
 
+use std::io;
+
 use paf_core::Error;
 
 /// Maps a hyper error to the paf variant a caller can act on: an I/O cause
-/// stays [`Error::Io`], a paf error raised inside a body passes through, and
-/// everything else (bad framing, early close) is [`Error::Protocol`] with
-/// hyper's wording.
+/// gives [`Error::Io`] of the same kind, a failing user body gives
+/// [`Error::Body`], and everything else (bad framing, early close) is
+/// [`Error::Protocol`] with hyper's wording. hyper's error stays the source.
 pub(crate) fn from_hyper(err: hyper::Error) -> Error {
-    let message = err.to_string();
-    match err.into_cause() {
-        Some(cause) => match Error::from_boxed(cause) {
-            Error::Body { source } => Error::protocol(message, Some(source)),
-            other => other,
-        },
-        None => Error::protocol(message, None),
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&err);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<io::Error>() {
+            return Error::Io(io::Error::new(io.kind(), err));
+        }
+        cause = c.source();
     }
+    if err.is_user() {
+        return Error::Body {
+            source: Box::new(err),
+        };
+    }
+    Error::protocol(err.to_string(), Some(Box::new(err)))
 }
