@@ -8,8 +8,10 @@
 
 use std::{
     fmt,
+    future::Future,
     pin::Pin,
     task::{Context, Poll},
+    time::Duration,
 };
 
 use bytes::{Bytes, BytesMut};
@@ -18,7 +20,7 @@ use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 use sync_wrapper::SyncWrapper;
 
-use crate::error::{BoxError, Error, Result};
+use crate::error::{BoxError, Error, Result, TimeoutKind};
 
 type BoxedBody = Pin<Box<dyn http_body::Body<Data = Bytes, Error = Error> + Send + 'static>>;
 
@@ -192,6 +194,24 @@ impl Body {
         })
     }
 
+    /// Fails reading with [`Error::Timeout`] ([`TimeoutKind::Request`]) once
+    /// `deadline` passes: how a client's whole-request timeout reaches into
+    /// the body. `after` is the limit, for the message.
+    pub fn with_deadline(self, deadline: tokio::time::Instant, after: Duration) -> Body {
+        if let Kind::Full(_) = self.kind {
+            return self;
+        }
+        let hint = http_body::Body::size_hint(&self);
+        let body = Deadline {
+            body: self,
+            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            after,
+        };
+        Body {
+            kind: Kind::Stream(SyncWrapper::new(Box::pin(body)), hint),
+        }
+    }
+
     /// The body as a stream of data chunks.
     pub fn into_data_stream(self) -> impl Stream<Item = Result<Bytes>> + Send + Sync + 'static {
         http_body_util::BodyDataStream::new(self)
@@ -245,8 +265,40 @@ impl http_body::Body for Body {
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
-            Kind::Stream(_, hint) => hint.clone(),
+            Kind::Stream(_, hint) => *hint,
         }
+    }
+}
+
+struct Deadline {
+    body: Body,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    after: Duration,
+}
+
+impl http_body::Body for Deadline {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        match this.sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(Error::Timeout {
+                what: TimeoutKind::Request,
+                after: this.after,
+            }))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -370,6 +422,17 @@ mod tests {
         let body = Body::wrap(inner);
         assert_eq!(body.len(), Some(7));
         assert_eq!(body.to_string(100).await.unwrap(), "wrapped");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deadline_cuts_a_stalled_body() {
+        let stalled = Body::from_stream(futures_util::stream::pending::<std::io::Result<Bytes>>());
+        let after = Duration::from_secs(5);
+        let body = stalled.with_deadline(tokio::time::Instant::now() + after, after);
+        let err = body.to_bytes(10).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Timeout { what: TimeoutKind::Request, after: a } if a == after)
+        );
     }
 
     #[test]

@@ -228,9 +228,8 @@ mod tests {
         let handler = |req: Request<Body>| async move {
             Response::new(Body::from(req.uri().path().to_string()))
         };
-        let res = handler
-            .call(Request::get("/p").body(Body::empty()).unwrap())
-            .await;
+        // Closures also have the unstable `Fn::call`: name the trait.
+        let res = Handler::call(&handler, Request::get("/p").body(Body::empty()).unwrap()).await;
         assert_eq!(res.into_body().to_string(64).await.unwrap(), "/p");
     }
 

@@ -1,9 +1,453 @@
-//! The hyper client (being written).
+//! The hyper client: requests go over whatever the transport context
+//! resolves, HTTP/2 when the server picks `h2` by ALPN (or by prior
+//! knowledge when asked), HTTP/1.1 otherwise.
+//!
+//! Connections are pooled by [`ConnKey`]: the endpoint the context resolved
+//! and its TLS settings, so two hosts routed to one Unix socket, or one host
+//! reached through two user transports, never share a connection by mistake.
+//! An HTTP/1.1 connection goes back to the pool once its response body has
+//! been read to the end; an HTTP/2 connection is shared by every request.
 
-/// The hyper client.
-#[derive(Clone, Debug, Default)]
-pub struct Client {}
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
-/// Builds a [`Client`].
-#[derive(Debug, Default)]
-pub struct ClientBuilder {}
+use http::{header::HOST, HeaderValue, Request, Response, Uri, Version};
+use http_body_util::BodyExt;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use paf_core::{
+    client::request_ctx,
+    ctx::{ConnKey, ConnectionInfo},
+    error::TimeoutKind,
+    tls::ALPN_HTTP11,
+    Body, BoxFuture, Ctx, Error, Result,
+};
+
+use crate::error::from_hyper;
+
+/// An async HTTP client on hyper. Cheap to clone: clones share the pool.
+///
+/// ```no_run
+/// # async fn demo() -> paf_core::Result<()> {
+/// let client = paf_hyper::Client::new();
+/// let response = client.get("http://127.0.0.1:8080/").await?;
+/// println!("{}", response.status());
+/// let text = response.into_body().to_string(1 << 20).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ctx: Ctx,
+    pool: Arc<Pool>,
+    timeout: Option<Duration>,
+    http2_prior_knowledge: bool,
+    http1_only: bool,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("ctx", &self.inner.ctx)
+            .field("timeout", &self.inner.timeout)
+            .field("http2_prior_knowledge", &self.inner.http2_prior_knowledge)
+            .field("http1_only", &self.inner.http1_only)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`]. Defaults: no request timeout, no connect timeout,
+/// HTTP/2 when ALPN picks it, idle connections kept 90 s, at most 32 idle
+/// connections per endpoint.
+#[derive(Debug)]
+pub struct ClientBuilder {
+    ctx: Ctx,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    http2_prior_knowledge: bool,
+    http1_only: bool,
+    idle_timeout: Duration,
+    max_idle_per_endpoint: usize,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            ctx: Ctx::new(),
+            timeout: None,
+            connect_timeout: None,
+            http2_prior_knowledge: false,
+            http1_only: false,
+            idle_timeout: Duration::from_secs(90),
+            max_idle_per_endpoint: 32,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The context used for requests that carry none (see
+    /// [`paf_core::client::RequestExt::with_ctx`]): its TLS settings, routes,
+    /// endpoints and transports apply to every request.
+    pub fn ctx(mut self, ctx: Ctx) -> Self {
+        self.ctx = ctx;
+        self
+    }
+
+    /// Limits the whole exchange: connecting, sending, and reading the
+    /// response to its end. Passing it gives [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Limits connecting (transport and TLS handshake), for contexts that do
+    /// not set their own.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Speaks HTTP/2 without negotiation on connections without TLS.
+    pub fn http2_prior_knowledge(mut self, on: bool) -> Self {
+        self.http2_prior_knowledge = on;
+        self
+    }
+
+    /// Offers only `http/1.1` in ALPN.
+    pub fn http1_only(mut self, on: bool) -> Self {
+        self.http1_only = on;
+        self
+    }
+
+    /// How long an idle connection is kept for reuse.
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// How many idle HTTP/1.1 connections are kept per endpoint (0 turns
+    /// reuse off).
+    pub fn pool_max_idle_per_endpoint(mut self, max: usize) -> Self {
+        self.max_idle_per_endpoint = max;
+        self
+    }
+
+    /// The client.
+    pub fn build(self) -> Client {
+        let mut ctx = self.ctx;
+        if let (Some(timeout), None) = (self.connect_timeout, ctx.connect_timeout()) {
+            ctx = ctx.with_connect_timeout(timeout);
+        }
+        Client {
+            inner: Arc::new(Inner {
+                ctx,
+                pool: Arc::new(Pool {
+                    idle_timeout: self.idle_timeout,
+                    max_idle: self.max_idle_per_endpoint,
+                    state: Mutex::default(),
+                }),
+                timeout: self.timeout,
+                http2_prior_knowledge: self.http2_prior_knowledge,
+                http1_only: self.http1_only,
+            }),
+        }
+    }
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Client::new()
+    }
+}
+
+impl Client {
+    /// A client with the default settings.
+    pub fn new() -> Self {
+        ClientBuilder::default().build()
+    }
+
+    /// A builder to change the settings.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Sends a request; its URI must be absolute.
+    pub async fn request(&self, request: Request<Body>) -> Result<Response<Body>> {
+        send(self.inner.clone(), request).await
+    }
+
+    /// `GET uri`.
+    pub async fn get(&self, uri: &str) -> Result<Response<Body>> {
+        let uri: Uri = uri
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| Error::InvalidUrl {
+                url: uri.to_string(),
+                reason: e.to_string(),
+            })?;
+        let mut request = Request::new(Body::empty());
+        *request.uri_mut() = uri;
+        self.request(request).await
+    }
+}
+
+impl paf_core::client::Client for Client {
+    fn send(&self, request: Request<Body>) -> BoxFuture<'static, Result<Response<Body>>> {
+        Box::pin(send(self.inner.clone(), request))
+    }
+
+    fn backend(&self) -> &'static str {
+        "hyper"
+    }
+}
+
+async fn send(inner: Arc<Inner>, mut request: Request<Body>) -> Result<Response<Body>> {
+    let mut ctx = request_ctx(&mut request, &inner.ctx)?;
+    if inner.http1_only {
+        ctx = ctx.with_alpn(vec![ALPN_HTTP11.to_vec()]);
+    }
+    let Some(after) = inner.timeout else {
+        return exchange(&inner, ctx, request).await;
+    };
+    let deadline = tokio::time::Instant::now() + after;
+    let response = tokio::time::timeout_at(deadline, exchange(&inner, ctx, request))
+        .await
+        .map_err(|_| Error::Timeout {
+            what: TimeoutKind::Request,
+            after,
+        })??;
+    Ok(response.map(|body| body.with_deadline(deadline, after)))
+}
+
+/// Sends on a pooled connection when there is one, on a new one otherwise.
+async fn exchange(inner: &Inner, ctx: Ctx, mut request: Request<Body>) -> Result<Response<Body>> {
+    let key = ctx.key()?;
+    let pool = &inner.pool;
+
+    if let Some((mut sender, info)) = pool.shared_h2(&key) {
+        to_h2_form(&mut request);
+        match sender.try_send_request(request).await {
+            Ok(response) => return Ok(finish(response, info)),
+            Err(mut e) => match e.take_message() {
+                // The connection went away before the request left: a new
+                // connection is as good as the old one was.
+                Some(unsent) => request = unsent,
+                None => return Err(from_hyper(e.into_error())),
+            },
+        }
+    }
+
+    while let Some((mut sender, info)) = pool.take_h1(&key) {
+        to_h1_form(&mut request);
+        match sender.try_send_request(request).await {
+            Ok(response) => {
+                pool.put_back_when_ready(key, sender, info.clone());
+                return Ok(finish(response, info));
+            }
+            Err(mut e) => match e.take_message() {
+                Some(unsent) => request = unsent,
+                None => return Err(from_hyper(e.into_error())),
+            },
+        }
+    }
+
+    let connection = ctx.connect().await?;
+    let info = connection.info;
+    let io = TokioIo::new(connection.io);
+    let h2 = info.is_h2() || (inner.http2_prior_knowledge && !info.tls);
+    if h2 {
+        let (mut sender, conn) = http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .handshake(io)
+            .await
+            .map_err(from_hyper)?;
+        let endpoint = key.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%endpoint, error = %e, "HTTP/2 connection ended with an error");
+            }
+        });
+        pool.share_h2(key, sender.clone(), info.clone());
+        to_h2_form(&mut request);
+        let response = sender.send_request(request).await.map_err(from_hyper)?;
+        Ok(finish(response, info))
+    } else {
+        let (mut sender, conn) = http1::Builder::new()
+            .handshake(io)
+            .await
+            .map_err(from_hyper)?;
+        let endpoint = key.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%endpoint, error = %e, "HTTP/1.1 connection ended with an error");
+            }
+        });
+        to_h1_form(&mut request);
+        let response = sender.send_request(request).await.map_err(from_hyper)?;
+        pool.put_back_when_ready(key, sender, info.clone());
+        Ok(finish(response, info))
+    }
+}
+
+fn finish(response: Response<hyper::body::Incoming>, info: ConnectionInfo) -> Response<Body> {
+    let mut response = response.map(|body| Body::wrap(body.map_err(from_hyper)));
+    response.extensions_mut().insert(info);
+    response
+}
+
+/// HTTP/1.1 requests carry the path in the request line and the authority
+/// in `Host` (RFC 9112 §3.2).
+fn to_h1_form(request: &mut Request<Body>) {
+    let uri = request.uri().clone();
+    if !request.headers().contains_key(HOST) {
+        if let Some(host) = uri.host() {
+            let value = match uri.port_u16() {
+                Some(port) => HeaderValue::from_str(&format!("{host}:{port}")),
+                None => HeaderValue::from_str(host),
+            };
+            if let Ok(value) = value {
+                request.headers_mut().insert(HOST, value);
+            }
+        }
+    }
+    if uri.scheme().is_some() {
+        let path = uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .parse::<Uri>()
+            .unwrap_or_else(|_| Uri::from_static("/"));
+        *request.uri_mut() = path;
+    }
+    *request.version_mut() = Version::HTTP_11;
+}
+
+/// HTTP/2 carries scheme and authority as pseudo-headers taken from the
+/// absolute URI; `Host` would be redundant.
+fn to_h2_form(request: &mut Request<Body>) {
+    *request.version_mut() = Version::HTTP_2;
+}
+
+#[derive(Default)]
+struct PoolState {
+    idle: HashMap<ConnKey, Vec<Idle>>,
+    shared: HashMap<ConnKey, (http2::SendRequest<Body>, ConnectionInfo)>,
+}
+
+struct Idle {
+    sender: http1::SendRequest<Body>,
+    info: ConnectionInfo,
+    since: Instant,
+}
+
+struct Pool {
+    idle_timeout: Duration,
+    max_idle: usize,
+    state: Mutex<PoolState>,
+}
+
+impl Pool {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        // A panic while holding the lock leaves only a map of connections
+        // behind, which is still consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn shared_h2(&self, key: &ConnKey) -> Option<(http2::SendRequest<Body>, ConnectionInfo)> {
+        let mut state = self.lock();
+        match state.shared.get(key) {
+            Some((sender, _)) if sender.is_closed() => {
+                state.shared.remove(key);
+                None
+            }
+            Some((sender, info)) => Some((sender.clone(), info.clone())),
+            None => None,
+        }
+    }
+
+    fn share_h2(&self, key: ConnKey, sender: http2::SendRequest<Body>, info: ConnectionInfo) {
+        self.lock().shared.insert(key, (sender, info));
+    }
+
+    /// The most recently used live connection: it is the likeliest to be
+    /// still open on the server's side.
+    fn take_h1(&self, key: &ConnKey) -> Option<(http1::SendRequest<Body>, ConnectionInfo)> {
+        let mut state = self.lock();
+        let list = state.idle.get_mut(key)?;
+        let mut found = None;
+        while let Some(idle) = list.pop() {
+            if idle.since.elapsed() < self.idle_timeout && idle.sender.is_ready() {
+                found = Some((idle.sender, idle.info));
+                break;
+            }
+        }
+        if list.is_empty() {
+            state.idle.remove(key);
+        }
+        found
+    }
+
+    /// Returns the connection to the pool once it can take a new request,
+    /// that is once the response body was read to its end.
+    fn put_back_when_ready(
+        self: &Arc<Self>,
+        key: ConnKey,
+        mut sender: http1::SendRequest<Body>,
+        info: ConnectionInfo,
+    ) {
+        if self.max_idle == 0 {
+            return;
+        }
+        let pool = Arc::downgrade(self);
+        tokio::spawn(async move {
+            if sender.ready().await.is_err() {
+                return;
+            }
+            let Some(pool) = pool.upgrade() else { return };
+            let mut state = pool.lock();
+            let list = state.idle.entry(key).or_default();
+            list.retain(|idle| {
+                idle.since.elapsed() < pool.idle_timeout && !idle.sender.is_closed()
+            });
+            if list.len() < pool.max_idle {
+                list.push(Idle {
+                    sender,
+                    info,
+                    since: Instant::now(),
+                });
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn h1_form_moves_authority_to_host() {
+        let mut req = Request::get("http://example.org:8080/a/b?c=d")
+            .body(Body::empty())
+            .unwrap();
+        to_h1_form(&mut req);
+        assert_eq!(req.uri(), "/a/b?c=d");
+        assert_eq!(req.headers()[HOST], "example.org:8080");
+    }
+
+    #[test]
+    fn h1_form_keeps_an_explicit_host() {
+        let mut req = Request::get("http://[::1]/")
+            .header(HOST, "virtual.example")
+            .body(Body::empty())
+            .unwrap();
+        to_h1_form(&mut req);
+        assert_eq!(req.uri(), "/");
+        assert_eq!(req.headers()[HOST], "virtual.example");
+    }
+}
