@@ -1,1 +1,9 @@
-//! Runnable examples of paf: see the `examples/` programs.
+//! Runnable examples of paf, one topic each (see `examples/*.rs`):
+//!
+//! - `hello_server`: the smallest server, stopped cleanly on Ctrl-C;
+//! - `get`: fetch a URL and print status, headers and body;
+//! - `unix_socket`: a server and a client talking over a Unix socket;
+//! - `https_server`: HTTPS with ALPN h2 from a generated or given certificate.
+//!
+//! Run one with `cargo run -p paf-examples --example NAME -- ARGS`.
+#![forbid(unsafe_code)]

@@ -668,7 +668,7 @@ impl Ctx {
             .await
             .map_err(|e| Error::Tls {
                 server_name: name,
-                source: unwrap_rustls(e),
+                source: tls::rustls_cause(e),
             })?;
         info.tls = true;
         info.alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
@@ -747,18 +747,6 @@ async fn unix(_path: &std::path::Path) -> io::Result<BoxIo> {
         io::ErrorKind::Unsupported,
         "Unix domain sockets need a Unix system",
     ))
-}
-
-/// tokio-rustls reports handshake failures as `io::Error`s wrapping the
-/// `rustls::Error`; the latter is what a caller wants to match on.
-fn unwrap_rustls(err: io::Error) -> crate::error::BoxError {
-    if err.get_ref().is_some_and(|e| e.is::<rustls::Error>()) {
-        if let Some(inner) = err.into_inner() {
-            return inner;
-        }
-        return "TLS error without its cause".into();
-    }
-    Box::new(err)
 }
 
 #[cfg(test)]

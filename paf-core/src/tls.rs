@@ -12,7 +12,7 @@ use rustls::{
     ClientConfig, RootCertStore, ServerConfig,
 };
 
-use crate::error::{Error, Result};
+use crate::error::{BoxError, Error, Result};
 
 /// ALPN identifier of HTTP/2.
 pub const ALPN_H2: &[u8] = b"h2";
@@ -32,6 +32,19 @@ fn tls_error(what: &str, source: rustls::Error) -> Error {
         server_name: what.to_string(),
         source: Box::new(source),
     }
+}
+
+/// The cause of a failed handshake: tokio-rustls reports it as an
+/// `io::Error` wrapping the [`rustls::Error`], which is what a caller wants
+/// to match on. Other I/O errors are kept as they are.
+pub fn rustls_cause(err: std::io::Error) -> BoxError {
+    if err.get_ref().is_some_and(|e| e.is::<rustls::Error>()) {
+        if let Some(inner) = err.into_inner() {
+            return inner;
+        }
+        return "TLS error without its cause".into();
+    }
+    Box::new(err)
 }
 
 /// Parses every certificate in a PEM text.

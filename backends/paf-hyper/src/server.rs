@@ -1,10 +1,914 @@
-//! The hyper server (being written).
+//! The HTTP server: listeners (TCP, Unix), TLS with ALPN, hyper connections,
+//! and a stop that lets in-flight requests finish.
+//!
+//! A [`Server`] holds the user's [`Handler`], [`ErrorHandler`] and settings;
+//! binding it yields a [`Running`] server whose accept loop runs in a tokio
+//! task. Every connection is its own task: TLS handshake when configured,
+//! then HTTP/1.1 or HTTP/2 (ALPN over TLS, the client's first bytes
+//! otherwise), each request handed to the handler with a [`ConnInfo`] in its
+//! extensions.
+//!
+//! ```
+//! use paf_core::{http::{Request, Response}, server::ConnInfo, Body};
+//! use paf_hyper::Server;
+//! use std::time::Duration;
+//!
+//! # async fn demo() -> paf_core::Result<()> {
+//! let server = Server::new(|req: Request<Body>| async move {
+//!     let peer = ConnInfo::of(&req).map(|c| c.peer.to_string()).unwrap_or_default();
+//!     Response::new(Body::from(format!("hello {peer}\n")))
+//! });
+//! let running = server.bind_tcp(([127, 0, 0, 1], 0).into()).await?;
+//! println!("listening on {}", running.url().unwrap_or_default());
+//! // Stop accepting, give requests in flight five seconds to finish.
+//! running.stop(Duration::from_secs(5)).await;
+//! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+//! ```
 
-/// The server.
-pub struct Server;
-/// Builds a server.
-pub struct ServerBuilder;
-/// A running server.
-pub struct Running;
-/// Stops a server.
-pub struct StopHandle;
+use std::{
+    convert::Infallible,
+    fmt,
+    future::{poll_fn, Future},
+    io,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    panic::AssertUnwindSafe,
+    path::{Path, PathBuf},
+    pin::Pin,
+    sync::Arc,
+    task::{ready, Context, Poll},
+    time::Duration,
+};
+
+use bytes::{Buf, Bytes};
+use futures_util::FutureExt;
+use http::{Request, Response, StatusCode};
+use hyper::{body::Incoming, service::service_fn};
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::conn::auto,
+};
+use paf_core::{
+    ctx::Io,
+    server::{
+        status_response, ConnInfo, DefaultErrorHandler, ErrorHandler, Handler, PeerAddr,
+        ServerError, TlsInfo,
+    },
+    tls::ALPN_H2,
+    Body, BoxError, Error, Result,
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::watch,
+    task::{JoinHandle, JoinSet},
+    time::Instant,
+};
+use tokio_rustls::TlsAcceptor;
+use tracing::{debug, warn};
+
+const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the accept loop pauses after an error that is not about one
+/// connection (EMFILE, ENOBUFS): retrying at once would spin while the
+/// condition lasts.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// What a client speaking HTTP/2 with prior knowledge sends first.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// An HTTP server: the handler, the error handler and the settings.
+///
+/// Cheap to clone (an `Arc` inside); one `Server` can be bound to several
+/// listeners and serve streams handed to it with
+/// [`serve_connection`](Server::serve_connection).
+#[derive(Clone)]
+pub struct Server {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    handler: Box<dyn Handler>,
+    error_handler: Box<dyn ErrorHandler>,
+    tls: Option<TlsAcceptor>,
+    tls_handshake_timeout: Duration,
+    header_read_timeout: Duration,
+    handler_timeout: Option<Duration>,
+    /// Serves HTTP/1 only: what TLS without ALPN `h2` and plain connections
+    /// without the HTTP/2 preface get.
+    http1: auto::Builder<TokioExecutor>,
+    /// Serves HTTP/2 only.
+    http2: auto::Builder<TokioExecutor>,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("tls", &self.inner.tls.is_some())
+            .field("tls_handshake_timeout", &self.inner.tls_handshake_timeout)
+            .field("header_read_timeout", &self.inner.header_read_timeout)
+            .field("handler_timeout", &self.inner.handler_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Server`]. The defaults are safe for a server facing the
+/// internet: 30 s to receive a request head, 10 s for a TLS handshake.
+pub struct ServerBuilder {
+    tls: Option<Arc<rustls::ServerConfig>>,
+    error_handler: Box<dyn ErrorHandler>,
+    header_read_timeout: Duration,
+    tls_handshake_timeout: Duration,
+    handler_timeout: Option<Duration>,
+}
+
+impl Default for ServerBuilder {
+    fn default() -> Self {
+        ServerBuilder {
+            tls: None,
+            error_handler: Box::new(DefaultErrorHandler),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+            handler_timeout: None,
+        }
+    }
+}
+
+impl fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("tls", &self.tls.is_some())
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("tls_handshake_timeout", &self.tls_handshake_timeout)
+            .field("handler_timeout", &self.handler_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerBuilder {
+    /// A builder with the default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Serves HTTPS with this configuration (see
+    /// [`paf_core::tls::server_config`]). The ALPN protocol the handshake
+    /// agrees on picks the HTTP version: `h2` gives HTTP/2, anything else
+    /// (`http/1.1`, or no ALPN at all) gives HTTP/1.1.
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Decides the response when the handler fails and hears of connection
+    /// failures (default [`DefaultErrorHandler`]).
+    pub fn error_handler(mut self, handler: impl ErrorHandler) -> Self {
+        self.error_handler = Box::new(handler);
+        self
+    }
+
+    /// How long a client has to send a complete HTTP/1 request head,
+    /// counted from the connection's start or from the end of the previous
+    /// response (default 30 s). It also bounds the wait for the first bytes
+    /// of a plain connection, which tell HTTP/1.1 from HTTP/2. A client that
+    /// passes it is disconnected: the defence against slowloris.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a TLS handshake may take (default 10 s).
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.tls_handshake_timeout = timeout;
+        self
+    }
+
+    /// How long the handler may take to produce a response head (default:
+    /// no limit). Past it the handler's future is dropped and the request
+    /// gets the error handler's answer to [`ServerError::HandlerTimeout`]
+    /// (503 from the default one). Streaming the body is not limited.
+    pub fn handler_timeout(mut self, timeout: Duration) -> Self {
+        self.handler_timeout = Some(timeout);
+        self
+    }
+
+    /// The server, answering with `handler`.
+    pub fn build(self, handler: impl Handler) -> Server {
+        let http = || {
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            // hyper's timeouts need a timer, or the header timeout never fires.
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(self.header_read_timeout);
+            builder.http2().timer(TokioTimer::new());
+            builder
+        };
+        Server {
+            inner: Arc::new(Inner {
+                handler: Box::new(handler),
+                error_handler: self.error_handler,
+                tls: self.tls.map(TlsAcceptor::from),
+                tls_handshake_timeout: self.tls_handshake_timeout,
+                header_read_timeout: self.header_read_timeout,
+                handler_timeout: self.handler_timeout,
+                http1: http().http1_only(),
+                http2: http().http2_only(),
+            }),
+        }
+    }
+}
+
+impl Server {
+    /// A builder, to set TLS, the error handler or timeouts.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+
+    /// A plain HTTP server with the default settings.
+    pub fn new(handler: impl Handler) -> Server {
+        Self::builder().build(handler)
+    }
+
+    /// Listens on a TCP address (port 0 picks a free port, see
+    /// [`Running::local_addr`]) and serves it in a spawned task.
+    ///
+    /// Fails with [`Error::Io`] naming the address when it cannot be bound.
+    pub async fn bind_tcp(&self, addr: SocketAddr) -> Result<Running> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| bind_error(addr, e))?;
+        let local = listener.local_addr().map_err(|e| bind_error(addr, e))?;
+        debug!(addr = %local, tls = self.inner.tls.is_some(), "listening");
+        Ok(self.start(listener, Listening::Tcp(local)))
+    }
+
+    /// Listens on a Unix domain socket at `path` and serves it in a spawned
+    /// task. The socket file is removed when the server stops.
+    ///
+    /// An existing file at `path` is replaced only when it is a socket that
+    /// nobody accepts on (left by a server that died); any other file, or a
+    /// socket a live server listens on, is an [`Error::Io`] naming the path.
+    #[cfg(unix)]
+    pub async fn bind_unix(&self, path: impl AsRef<Path>) -> Result<Running> {
+        let path = path.as_ref();
+        let fail = |e| bind_error(format_args!("unix:{}", path.display()), e);
+        unix::remove_stale_socket(path).await.map_err(fail)?;
+        let listener = tokio::net::UnixListener::bind(path).map_err(fail)?;
+        debug!(path = %path.display(), tls = self.inner.tls.is_some(), "listening");
+        let listener = unix::Listener::new(listener, path);
+        Ok(self.start(listener, Listening::Unix(path.to_path_buf())))
+    }
+
+    /// Serves one stream that was accepted elsewhere (a user transport, a
+    /// socket passed by a supervisor, one end of [`tokio::io::duplex`])
+    /// until it closes: the TLS handshake first when the server has TLS,
+    /// then HTTP. Errors go to the error handler; this never fails.
+    ///
+    /// Without TLS, the stream's first bytes pick the version: the HTTP/2
+    /// preface gives HTTP/2 (prior knowledge), anything else HTTP/1.1.
+    pub async fn serve_connection<I: Io>(&self, io: I, peer: PeerAddr) {
+        // Nothing stops a connection served on the caller's behalf but its end.
+        let (_never, stop) = watch::channel(None);
+        self.serve(io, peer, stop).await;
+    }
+
+    fn start<L: Listener>(&self, listener: L, listening: Listening) -> Running {
+        let (tx, rx) = watch::channel(None);
+        let task = tokio::spawn(accept_loop(self.clone(), listener, rx));
+        Running {
+            listening,
+            tls: self.inner.tls.is_some(),
+            stop: StopHandle { tx },
+            task,
+        }
+    }
+
+    /// One connection, from its first byte to its end; `stop` turns into a
+    /// graceful shutdown.
+    async fn serve<I: Io>(&self, mut io: I, peer: PeerAddr, mut stop: StopSignal) {
+        let Some(acceptor) = &self.inner.tls else {
+            let limit = self.inner.header_read_timeout;
+            let sniffed = tokio::select! {
+                sniffed = tokio::time::timeout(limit, sniff(&mut io)) => sniffed,
+                () = stopped(&mut stop) => return,
+            };
+            let (proto, seen) = match sniffed {
+                Ok(Ok(sniffed)) => sniffed,
+                Ok(Err(e)) => return self.connection_failed(peer, Box::new(e)),
+                Err(_) => {
+                    let e = io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("no request within {limit:?}"),
+                    );
+                    return self.connection_failed(peer, Box::new(e));
+                }
+            };
+            let io = Prefixed { seen, io };
+            return self.serve_http(io, proto, peer, None, stop).await;
+        };
+
+        let limit = self.inner.tls_handshake_timeout;
+        let handshake = tokio::select! {
+            handshake = tokio::time::timeout(limit, acceptor.accept(io)) => handshake,
+            () = stopped(&mut stop) => return,
+        };
+        let tls = match handshake {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => return self.handshake_failed(peer, paf_core::tls::rustls_cause(e)),
+            Err(_) => {
+                let e = io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no TLS handshake within {limit:?}"),
+                );
+                return self.handshake_failed(peer, Box::new(e));
+            }
+        };
+        let conn = tls.get_ref().1;
+        let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
+        let proto = if alpn.as_deref() == Some(ALPN_H2) {
+            Proto::Http2
+        } else {
+            Proto::Http1
+        };
+        let info = TlsInfo::new(conn.server_name().map(str::to_string), alpn);
+        self.serve_http(tls, proto, peer, Some(info), stop).await;
+    }
+
+    async fn serve_http<T: Io>(
+        &self,
+        io: T,
+        proto: Proto,
+        peer: PeerAddr,
+        tls: Option<TlsInfo>,
+        mut stop: StopSignal,
+    ) {
+        let builder = match proto {
+            Proto::Http1 => &self.inner.http1,
+            Proto::Http2 => &self.inner.http2,
+        };
+        let server = self.clone();
+        let conn_peer = peer.clone();
+        let service = service_fn(move |request: Request<Incoming>| {
+            let server = server.clone();
+            let peer = conn_peer.clone();
+            let tls = tls.clone();
+            async move { Ok::<_, Infallible>(server.respond(request, peer, tls).await) }
+        });
+        let conn = builder.serve_connection(TokioIo::new(io), service);
+        tokio::pin!(conn);
+        let result = tokio::select! {
+            result = conn.as_mut() => result,
+            () = stopped(&mut stop) => {
+                // Idle HTTP/1 connections close, HTTP/2 ones get a GOAWAY;
+                // requests in flight still get their responses.
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        };
+        if let Err(e) = result {
+            self.connection_failed(peer, e);
+        }
+    }
+
+    async fn respond(
+        &self,
+        request: Request<Incoming>,
+        peer: PeerAddr,
+        tls: Option<TlsInfo>,
+    ) -> Response<Body> {
+        let mut request = request.map(Body::wrap);
+        let info = ConnInfo::new(peer.clone(), request.version(), tls);
+        request.extensions_mut().insert(info);
+        // The call itself is inside the guarded future, so a handler that
+        // panics before returning its future is caught too.
+        let answer = AssertUnwindSafe(async { self.inner.handler.call(request).await });
+        let outcome = match self.inner.handler_timeout {
+            None => Ok(answer.catch_unwind().await),
+            Some(limit) => tokio::time::timeout(limit, answer.catch_unwind())
+                .await
+                .map_err(|_| limit),
+        };
+        let error = match outcome {
+            Ok(Ok(response)) => return response,
+            Ok(Err(panic)) => {
+                let message = panic_message(&*panic);
+                warn!(%peer, %message, "handler panicked");
+                ServerError::HandlerPanicked { message, peer }
+            }
+            Err(after) => {
+                warn!(%peer, ?after, "handler timed out");
+                ServerError::HandlerTimeout { after, peer }
+            }
+        };
+        self.error_response(&error)
+    }
+
+    /// The error handler's response; a panicking error handler must not
+    /// take the connection down with it, so it gets a bare 500.
+    fn error_response(&self, error: &ServerError) -> Response<Body> {
+        std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.error_handler.handle(error)))
+            .unwrap_or_else(|_| {
+                warn!(%error, "error handler panicked");
+                status_response(StatusCode::INTERNAL_SERVER_ERROR)
+            })
+    }
+
+    fn handshake_failed(&self, peer: PeerAddr, source: BoxError) {
+        let error = ServerError::Handshake { peer, source };
+        debug!(%error, "TLS handshake failed");
+        // Nothing can be sent before TLS is up: the response is unused.
+        drop(self.error_response(&error));
+    }
+
+    fn connection_failed(&self, peer: PeerAddr, source: BoxError) {
+        let error = ServerError::Connection { peer, source };
+        debug!(%error, "connection failed");
+        // hyper already answered what it could (400, 431…): unused.
+        drop(self.error_response(&error));
+    }
+}
+
+/// Where a [`Running`] server listens.
+#[derive(Debug)]
+enum Listening {
+    Tcp(SocketAddr),
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Unix(PathBuf),
+}
+
+/// A server accepting connections in a spawned task, returned by
+/// [`Server::bind_tcp`] and [`Server::bind_unix`].
+///
+/// Dropping it does not stop the server: take a [`StopHandle`] first, or
+/// call [`stop`](Running::stop).
+#[derive(Debug)]
+pub struct Running {
+    listening: Listening,
+    tls: bool,
+    stop: StopHandle,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// The TCP address listened on (with the port chosen when 0 was asked),
+    /// `None` for a Unix socket.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match &self.listening {
+            Listening::Tcp(addr) => Some(*addr),
+            Listening::Unix(_) => None,
+        }
+    }
+
+    /// The path of the Unix socket listened on, `None` for TCP.
+    pub fn unix_path(&self) -> Option<&Path> {
+        match &self.listening {
+            Listening::Unix(path) => Some(path),
+            Listening::Tcp(_) => None,
+        }
+    }
+
+    /// The base URL of a TCP server: `http://127.0.0.1:8080`,
+    /// `https://[::1]:8443`. An unspecified address (`0.0.0.0`, `::`) is
+    /// given as the loopback address of its family, which reaches it.
+    /// `None` for a Unix socket.
+    pub fn url(&self) -> Option<String> {
+        let addr = self.local_addr()?;
+        let ip = match addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        let scheme = if self.tls { "https" } else { "http" };
+        Some(format!("{scheme}://{}", SocketAddr::new(ip, addr.port())))
+    }
+
+    /// A handle that stops this server from anywhere (a signal handler,
+    /// another task).
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Stops the server (see [`StopHandle::stop`]) and returns once every
+    /// connection has ended: at the latest when `grace` is over, when the
+    /// connections still open are aborted.
+    pub async fn stop(self, grace: Duration) {
+        self.stop.stop(grace);
+        self.wait().await;
+    }
+
+    /// Waits until the server was stopped through a [`StopHandle`] and every
+    /// connection has ended.
+    pub async fn wait(self) {
+        if let Err(e) = self.task.await {
+            warn!(error = %e, "the accept loop failed");
+        }
+    }
+}
+
+/// The value a stop sets: when connections still open get aborted.
+type StopSignal = watch::Receiver<Option<Instant>>;
+
+/// Stops a [`Running`] server. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct StopHandle {
+    tx: watch::Sender<Option<Instant>>,
+}
+
+impl StopHandle {
+    /// Stops the server: the listener is closed at once (new connections are
+    /// refused), idle connections are closed, HTTP/2 clients get a GOAWAY,
+    /// and requests in flight may finish within `grace`; then whatever is
+    /// still open is aborted. Returns at once; [`Running::stop`] and
+    /// [`Running::wait`] wait for the end.
+    ///
+    /// Calling it again can shorten the grace period, never lengthen it
+    /// (a second Ctrl-C can mean "now").
+    pub fn stop(&self, grace: Duration) {
+        let now = Instant::now();
+        // A grace too large for the clock means "no hurry": a year will do.
+        let deadline = now
+            .checked_add(grace)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
+        self.tx.send_if_modified(|current| match current {
+            Some(earlier) if *earlier <= deadline => false,
+            _ => {
+                *current = Some(deadline);
+                true
+            }
+        });
+    }
+
+    /// Whether [`stop`](StopHandle::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.tx.borrow().is_some()
+    }
+}
+
+/// Resolves once a stop was asked for. When every [`StopHandle`] is gone
+/// nobody can stop the server any more: it never resolves.
+async fn stopped(stop: &mut StopSignal) {
+    let unstoppable = stop.wait_for(Option::is_some).await.is_err();
+    if unstoppable {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// What the accept loop needs of a listener.
+trait Listener: Send + 'static {
+    type Stream: Io;
+    fn accept(&self) -> impl Future<Output = io::Result<(Self::Stream, PeerAddr)>> + Send + '_;
+}
+
+impl Listener for TcpListener {
+    type Stream = TcpStream;
+
+    async fn accept(&self) -> io::Result<(TcpStream, PeerAddr)> {
+        let (stream, peer) = TcpListener::accept(self).await?;
+        // Responses are written whole: Nagle's delay would only add latency.
+        if let Err(e) = stream.set_nodelay(true) {
+            debug!(%peer, error = %e, "cannot set TCP_NODELAY");
+        }
+        Ok((stream, PeerAddr::Tcp(peer)))
+    }
+}
+
+async fn accept_loop<L: Listener>(server: Server, listener: L, mut stop: StopSignal) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            biased;
+            () = stopped(&mut stop) => break,
+            Some(ended) = connections.join_next(), if !connections.is_empty() => {
+                log_connection_end(ended);
+            }
+            accepted = listener.accept() => match accepted {
+                Ok((io, peer)) => {
+                    let server = server.clone();
+                    let stop = stop.clone();
+                    connections.spawn(async move { server.serve(io, peer, stop).await });
+                }
+                // The peer gave up before we took it: nothing to wait for.
+                Err(e) if is_about_one_connection(&e) => {
+                    debug!(error = %e, "accepting a connection failed");
+                }
+                Err(e) => {
+                    warn!(error = %e, "accepting connections failed; retrying shortly");
+                    // A stop during the pause is seen at the top of the loop.
+                    let _ = tokio::time::timeout(ACCEPT_BACKOFF, stopped(&mut stop)).await;
+                }
+            },
+        }
+    }
+    // Closing the listener now makes new connections fail at once rather
+    // than wait in the backlog until the grace period ends.
+    drop(listener);
+    debug!(
+        connections = connections.len(),
+        "stopped accepting; draining connections"
+    );
+    drain(&mut connections, &mut stop).await;
+}
+
+/// Waits for the connections to end until the stop's deadline (which a later
+/// stop may bring nearer), then aborts the rest.
+async fn drain(connections: &mut JoinSet<()>, stop: &mut StopSignal) {
+    let mut deadline = (*stop.borrow_and_update()).unwrap_or_else(Instant::now);
+    let mut watching = true;
+    loop {
+        tokio::select! {
+            ended = connections.join_next() => match ended {
+                Some(ended) => log_connection_end(ended),
+                None => return,
+            },
+            () = tokio::time::sleep_until(deadline) => break,
+            changed = stop.changed(), if watching => match changed {
+                Ok(()) => {
+                    let asked = *stop.borrow_and_update();
+                    if let Some(asked) = asked {
+                        deadline = deadline.min(asked);
+                    }
+                }
+                Err(_) => watching = false,
+            },
+        }
+    }
+    debug!(
+        connections = connections.len(),
+        "grace period over; aborting connections"
+    );
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+}
+
+fn log_connection_end(ended: std::result::Result<(), tokio::task::JoinError>) {
+    if let Err(e) = ended {
+        if e.is_panic() {
+            warn!(error = %e, "a connection task panicked");
+        }
+    }
+}
+
+fn is_about_one_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::Interrupted
+    )
+}
+
+fn bind_error(what: impl fmt::Display, e: io::Error) -> Error {
+    Error::Io(io::Error::new(e.kind(), format!("binding {what}: {e}")))
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic payload is not a string".to_string()
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Proto {
+    Http1,
+    Http2,
+}
+
+/// Reads a plain connection's first bytes, up to the length of the HTTP/2
+/// preface, and says which version they start. Done here rather than by
+/// hyper-util's auto builder because that one waits for them without a time
+/// limit, so a silent client would hold a connection forever.
+async fn sniff<I: Io>(io: &mut I) -> io::Result<(Proto, Bytes)> {
+    let mut buf = [0u8; H2_PREFACE.len()];
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = poll_fn(|cx| {
+            let mut read = ReadBuf::new(&mut buf[filled..]);
+            ready!(Pin::new(&mut *io).poll_read(cx, &mut read))?;
+            Poll::Ready(Ok::<_, io::Error>(read.filled().len()))
+        })
+        .await?;
+        let end = filled + n;
+        if n == 0 || buf[filled..end] != H2_PREFACE[filled..end] {
+            return Ok((Proto::Http1, Bytes::copy_from_slice(&buf[..end])));
+        }
+        filled = end;
+    }
+    Ok((Proto::Http2, Bytes::copy_from_slice(&buf)))
+}
+
+/// A stream whose first bytes were already read by [`sniff`]: they are read
+/// again before the rest.
+struct Prefixed<I> {
+    seen: Bytes,
+    io: I,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Prefixed<I> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.seen.is_empty() {
+            return Pin::new(&mut this.io).poll_read(cx, buf);
+        }
+        let n = this.seen.len().min(buf.remaining());
+        buf.put_slice(&this.seen[..n]);
+        this.seen.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Prefixed<I> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(unix)]
+mod unix {
+    //! Unix socket files: not clobbering what is not ours, cleaning up
+    //! what is.
+
+    use std::{
+        io,
+        os::unix::fs::{FileTypeExt, MetadataExt},
+        path::{Path, PathBuf},
+    };
+
+    use paf_core::server::PeerAddr;
+    use tokio::net::{UnixListener, UnixStream};
+    use tracing::debug;
+
+    /// Removes a socket file left by a server that is gone; refuses to touch
+    /// anything else.
+    pub(super) async fn remove_stale_socket(path: &Path) -> io::Result<()> {
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if !meta.file_type().is_socket() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "a file that is not a socket is in the way",
+            ));
+        }
+        match UnixStream::connect(path).await {
+            Ok(_) => Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                "a server is listening on this socket",
+            )),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                debug!(path = %path.display(), "removing a stale socket file");
+                std::fs::remove_file(path)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A Unix listener and its socket file, removed when dropped (after the
+    /// listener is closed, as fields drop in order).
+    pub(super) struct Listener {
+        listener: UnixListener,
+        _file: SocketFile,
+    }
+
+    impl Listener {
+        pub(super) fn new(listener: UnixListener, path: &Path) -> Self {
+            let identity = std::fs::symlink_metadata(path)
+                .ok()
+                .map(|m| (m.dev(), m.ino()));
+            Listener {
+                listener,
+                _file: SocketFile {
+                    path: path.to_path_buf(),
+                    identity,
+                },
+            }
+        }
+    }
+
+    impl super::Listener for Listener {
+        type Stream = UnixStream;
+
+        async fn accept(&self) -> io::Result<(UnixStream, PeerAddr)> {
+            let (stream, peer) = self.listener.accept().await?;
+            Ok((
+                stream,
+                PeerAddr::Unix(peer.as_pathname().map(Path::to_path_buf)),
+            ))
+        }
+    }
+
+    struct SocketFile {
+        path: PathBuf,
+        /// Device and inode of the socket we bound: if another server has
+        /// since bound the same path, its file is left alone.
+        identity: Option<(u64, u64)>,
+    }
+
+    impl Drop for SocketFile {
+        fn drop(&mut self) {
+            let current = std::fs::symlink_metadata(&self.path)
+                .ok()
+                .map(|m| (m.dev(), m.ino()));
+            if current.is_some() && current == self.identity {
+                if let Err(e) = std::fs::remove_file(&self.path) {
+                    debug!(path = %self.path.display(), error = %e, "cannot remove the socket file");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Sniffs a stream on which `sent` was written (then closed when
+    /// `close`), and reads the whole stream back through [`Prefixed`].
+    async fn sniff_sent(sent: &[u8], close: bool) -> (Proto, Vec<u8>) {
+        let (mut client, mut server) = tokio::io::duplex(1024);
+        client.write_all(sent).await.unwrap();
+        if close {
+            drop(client);
+        } else {
+            client.shutdown().await.unwrap();
+        }
+        let (proto, seen) = sniff(&mut server).await.unwrap();
+        let mut again = Vec::new();
+        Prefixed { seen, io: server }
+            .read_to_end(&mut again)
+            .await
+            .unwrap();
+        (proto, again)
+    }
+
+    #[tokio::test]
+    async fn sniff_tells_http2_preface_from_http1_and_loses_no_byte() {
+        let http1 = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n";
+        let (proto, again) = sniff_sent(http1, false).await;
+        assert!(matches!(proto, Proto::Http1));
+        assert_eq!(again, http1);
+
+        let mut http2 = H2_PREFACE.to_vec();
+        http2.extend_from_slice(b"frames");
+        let (proto, again) = sniff_sent(&http2, false).await;
+        assert!(matches!(proto, Proto::Http2));
+        assert_eq!(again, http2);
+    }
+
+    #[tokio::test]
+    async fn sniff_stops_at_eof() {
+        let (proto, again) = sniff_sent(b"PRI *", true).await;
+        assert!(matches!(proto, Proto::Http1));
+        assert_eq!(again, b"PRI *");
+    }
+
+    #[test]
+    fn a_second_stop_only_shortens_the_grace() {
+        let (tx, rx) = watch::channel(None);
+        let handle = StopHandle { tx };
+        assert!(!handle.is_stopped());
+        handle.stop(Duration::from_secs(10));
+        let first = rx.borrow().unwrap();
+        handle.stop(Duration::from_secs(100));
+        assert_eq!(*rx.borrow(), Some(first));
+        handle.stop(Duration::ZERO);
+        assert!(rx.borrow().unwrap() < first);
+        handle.stop(Duration::MAX);
+        assert!(handle.is_stopped());
+    }
+}
