@@ -40,6 +40,9 @@ use crate::{
     BoxFuture,
 };
 
+mod blocking;
+pub use blocking::{BlockingConnection, BlockingIo, BlockingTransport};
+
 /// A connected byte stream: what every transport yields.
 pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
@@ -240,6 +243,7 @@ pub struct Ctx {
     endpoint: Option<Endpoint>,
     routes: Vec<(String, Endpoint)>,
     transports: Arc<BTreeMap<String, Arc<dyn DynTransport>>>,
+    blocking_transports: Arc<BTreeMap<String, Arc<dyn blocking::DynBlockingTransport>>>,
     connect_timeout: Option<Duration>,
 }
 
@@ -283,6 +287,10 @@ impl fmt::Debug for Ctx {
             .field("endpoint", &self.endpoint)
             .field("routes", &self.routes)
             .field("transports", &self.transports.keys().collect::<Vec<_>>())
+            .field(
+                "blocking_transports",
+                &self.blocking_transports.keys().collect::<Vec<_>>(),
+            )
             .field("connect_timeout", &self.connect_timeout)
             .finish()
     }
@@ -557,6 +565,27 @@ impl Ctx {
             .unwrap_or_else(tls::default_client_config)
     }
 
+    /// The TLS configuration with the context's ALPN override applied.
+    fn tls_config_with_alpn(&self) -> Arc<ClientConfig> {
+        let config = self.tls_config();
+        match &self.alpn {
+            Some(alpn) if config.alpn_protocols[..] != alpn[..] => {
+                let mut with_alpn = (*config).clone();
+                with_alpn.alpn_protocols = alpn.to_vec();
+                Arc::new(with_alpn)
+            }
+            _ => config,
+        }
+    }
+
+    /// The ALPN protocols a TLS connection of this context offers.
+    pub fn alpn(&self) -> Vec<Vec<u8>> {
+        match &self.alpn {
+            Some(alpn) => alpn.to_vec(),
+            None => self.tls_config().alpn_protocols.clone(),
+        }
+    }
+
     /// True when the context names a transport the user registered: backends
     /// that cannot carry arbitrary streams refuse such contexts.
     pub fn endpoint_is_user(&self) -> bool {
@@ -608,7 +637,9 @@ impl Ctx {
         Ok(ConnKey { endpoint, tls })
     }
 
-    fn server_name(&self) -> Result<&str> {
+    /// The name TLS sends in SNI and verifies: [`Ctx::with_server_name`], or
+    /// else the URL's host.
+    pub fn server_name(&self) -> Result<&str> {
         self.server_name
             .as_deref()
             .or(self.host.as_deref())
@@ -619,6 +650,23 @@ impl Ctx {
                     .map_or_else(|| "(nothing)".into(), ToString::to_string),
                 reason: "TLS needs a server name: set a URL or Ctx::with_server_name".into(),
             })
+    }
+
+    /// The error for a user endpoint whose transport is not registered,
+    /// listing those that are.
+    fn unknown_transport(&self, endpoint: &Endpoint, name: &str, blocking: bool) -> Error {
+        let (kind, registered): (&str, Vec<&String>) = if blocking {
+            (
+                "blocking transport",
+                self.blocking_transports.keys().collect(),
+            )
+        } else {
+            ("transport", self.transports.keys().collect())
+        };
+        Error::NoTransport {
+            target: endpoint.to_string(),
+            reason: format!("no {kind} is registered as {name:?} (registered: {registered:?})"),
+        }
     }
 
     /// Connects: picks the endpoint, opens the transport, and layers TLS on
@@ -655,15 +703,7 @@ impl Ctx {
             server_name: name.clone(),
             source: Box::new(e),
         })?;
-        let mut config = self.tls_config();
-        if let Some(alpn) = &self.alpn {
-            if config.alpn_protocols[..] != alpn[..] {
-                let mut with_alpn = (*config).clone();
-                with_alpn.alpn_protocols = alpn.to_vec();
-                config = Arc::new(with_alpn);
-            }
-        }
-        let stream = tokio_rustls::TlsConnector::from(config)
+        let stream = tokio_rustls::TlsConnector::from(self.tls_config_with_alpn())
             .connect(server_name, io)
             .await
             .map_err(|e| Error::Tls {
@@ -701,17 +741,10 @@ impl Ctx {
             Endpoint::TcpAddr(addr) => Ok((tcp(*addr).await.map_err(connect_error)?, Some(*addr))),
             Endpoint::Unix(path) => Ok((unix(path).await.map_err(connect_error)?, None)),
             Endpoint::User(user) => {
-                let transport =
-                    self.transports
-                        .get(&*user.transport)
-                        .ok_or_else(|| Error::NoTransport {
-                            target: endpoint.to_string(),
-                            reason: format!(
-                                "no transport is registered as {:?} (registered: {:?})",
-                                &*user.transport,
-                                self.transports.keys().collect::<Vec<_>>()
-                            ),
-                        })?;
+                let transport = self
+                    .transports
+                    .get(&*user.transport)
+                    .ok_or_else(|| self.unknown_transport(endpoint, &user.transport, false))?;
                 let connecting =
                     transport
                         .connect(user.value.as_any())
