@@ -51,6 +51,15 @@ impl Body {
         }
     }
 
+    /// A copy of the body when it is in memory and unread; `None` for
+    /// readers, which can be read only once.
+    pub fn try_clone(&self) -> Option<Body> {
+        match &self.kind {
+            Kind::Full(c) if c.position() == 0 => Some(Body::full(c.get_ref().clone())),
+            _ => None,
+        }
+    }
+
     /// The exact length in bytes, when known before reading.
     pub fn len(&self) -> Option<u64> {
         match &self.kind {

@@ -120,6 +120,17 @@ impl Body {
         }
     }
 
+    /// A copy of the body when it is in memory (not yet read); `None` for
+    /// streams, which can be read only once.
+    pub fn try_clone(&self) -> Option<Body> {
+        match &self.kind {
+            Kind::Full(bytes) => Some(Body {
+                kind: Kind::Full(bytes.clone()),
+            }),
+            Kind::Stream(..) => None,
+        }
+    }
+
     /// The exact length in bytes, when it is known before reading.
     pub fn len(&self) -> Option<u64> {
         http_body::Body::size_hint(self).exact()

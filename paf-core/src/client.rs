@@ -5,9 +5,11 @@
 //! its extensions ([`RequestExt::with_ctx`]); without one, the client's own
 //! default context is used, filled from the request's URL.
 
+use std::{future::Future, time::Duration};
+
 use http::{Request, Response};
 
-use crate::{ctx::Ctx, Body, BoxFuture, Result};
+use crate::{ctx::Ctx, error::TimeoutKind, Body, BoxFuture, Error, Result};
 
 /// An asynchronous HTTP client backend.
 ///
@@ -49,6 +51,27 @@ pub fn request_ctx<B>(request: &mut Request<B>, default: &Ctx) -> Result<Ctx> {
         .remove::<Ctx>()
         .unwrap_or_else(|| default.clone());
     ctx.with_uri(request.uri())
+}
+
+/// Bounds a whole exchange by `timeout`: the wait for the response head,
+/// then the reading of its body, which fails with [`Error::Timeout`] once
+/// the same deadline passes. Every async backend applies its `timeout`
+/// setting through this, so that it means the same everywhere.
+pub async fn with_timeout<F>(timeout: Option<Duration>, exchange: F) -> Result<Response<Body>>
+where
+    F: Future<Output = Result<Response<Body>>>,
+{
+    let Some(after) = timeout else {
+        return exchange.await;
+    };
+    let deadline = tokio::time::Instant::now() + after;
+    let response = tokio::time::timeout_at(deadline, exchange)
+        .await
+        .map_err(|_| Error::Timeout {
+            what: TimeoutKind::Request,
+            after,
+        })??;
+    Ok(response.map(|body| body.with_deadline(deadline, after)))
 }
 
 #[cfg(test)]

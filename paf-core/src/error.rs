@@ -73,6 +73,15 @@ pub enum Error {
         limit: u64,
     },
 
+    /// More redirects in a row than the policy allows.
+    #[error("more than {limit} redirects; the next would go to {url}")]
+    TooManyRedirects {
+        /// The policy's limit.
+        limit: usize,
+        /// Where the next redirect pointed.
+        url: String,
+    },
+
     /// The chosen backend cannot do what the request or its context asks.
     #[error("the {backend} backend does not support {feature}")]
     Unsupported {

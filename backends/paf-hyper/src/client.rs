@@ -19,9 +19,8 @@ use http_body_util::BodyExt;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use paf_core::{
-    client::request_ctx,
+    client::{request_ctx, with_timeout},
     ctx::{ConnKey, ConnectionInfo},
-    error::TimeoutKind,
     tls::ALPN_HTTP11,
     Body, BoxFuture, Ctx, Error, Result,
 };
@@ -211,17 +210,8 @@ async fn send(inner: Arc<Inner>, mut request: Request<Body>) -> Result<Response<
     if inner.http1_only {
         ctx = ctx.with_alpn(vec![ALPN_HTTP11.to_vec()]);
     }
-    let Some(after) = inner.timeout else {
-        return exchange(&inner, ctx, request).await;
-    };
-    let deadline = tokio::time::Instant::now() + after;
-    let response = tokio::time::timeout_at(deadline, exchange(&inner, ctx, request))
-        .await
-        .map_err(|_| Error::Timeout {
-            what: TimeoutKind::Request,
-            after,
-        })??;
-    Ok(response.map(|body| body.with_deadline(deadline, after)))
+    let timeout = inner.timeout;
+    with_timeout(timeout, exchange(&inner, ctx, request)).await
 }
 
 /// Sends on a pooled connection when there is one, on a new one otherwise.
