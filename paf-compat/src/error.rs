@@ -1,0 +1,112 @@
+//! The one error type of paf-compat.
+//!
+//! CoHTTP raises OCaml exceptions (`Parsing.Parse_error`, `Invalid_argument`)
+//! where this crate returns an [`Error`]; every variant names the input that
+//! was refused so the message is useful on its own.
+
+/// What went wrong in a paf-compat conversion or parser.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A [`Header`](crate::Header) name is not a valid HTTP field name, so it
+    /// cannot go into an [`http::HeaderMap`].
+    #[error("invalid header name {name:?}")]
+    InvalidHeaderName {
+        /// The name as given.
+        name: String,
+        /// The cause reported by the `http` crate.
+        #[source]
+        source: http::header::InvalidHeaderName,
+    },
+
+    /// A [`Header`](crate::Header) value cannot go into an
+    /// [`http::HeaderMap`] (it holds a control character such as CR or LF).
+    #[error("invalid value for header {name:?}")]
+    InvalidHeaderValue {
+        /// The name of the field whose value was refused.
+        name: String,
+        /// The cause reported by the `http` crate.
+        #[source]
+        source: http::header::InvalidHeaderValue,
+    },
+
+    /// An [`http::HeaderMap`] value is not visible ASCII/UTF-8 text, and
+    /// CoHTTP headers hold strings.
+    #[error("value of header {name:?} is not text")]
+    HeaderValueNotText {
+        /// The name of the field whose value was refused.
+        name: String,
+    },
+
+    /// An `Accept*` header value does not follow the grammar CoHTTP's
+    /// parser accepts (CoHTTP raises `Parsing.Parse_error` or a lexer
+    /// failure here).
+    #[error("cannot parse {input:?} as an Accept header value at byte {position}: {reason}")]
+    AcceptSyntax {
+        /// The header value as given.
+        input: String,
+        /// Byte offset in `input` where parsing stopped.
+        position: usize,
+        /// What the parser expected.
+        reason: &'static str,
+    },
+
+    /// A quality value outside `0..=1000` cannot be written (CoHTTP raises
+    /// `Invalid_argument`).
+    #[error("quality value {q} is outside 0..=1000")]
+    QualityOutOfRange {
+        /// The quality that was refused.
+        q: i32,
+    },
+
+    /// A [`Method::Other`](crate::code::Method::Other) is not a valid HTTP
+    /// token, so it has no [`http::Method`].
+    #[error("invalid method {method:?}")]
+    InvalidMethod {
+        /// The method as given.
+        method: String,
+        /// The cause reported by the `http` crate.
+        #[source]
+        source: http::method::InvalidMethod,
+    },
+
+    /// A [`Status::Code`](crate::code::Status::Code) is outside the
+    /// `100..=999` range of [`http::StatusCode`].
+    #[error("invalid status code {code}")]
+    InvalidStatusCode {
+        /// The code as given.
+        code: u16,
+        /// The cause reported by the `http` crate.
+        #[source]
+        source: http::status::InvalidStatusCode,
+    },
+
+    /// A [`Version::Other`](crate::code::Version::Other) names no version
+    /// that [`http::Version`] knows.
+    #[error("unsupported HTTP version {version:?}")]
+    UnsupportedVersion {
+        /// The version as given.
+        version: String,
+    },
+}
+
+impl Error {
+    /// True when the error comes from parsing text (an `Accept*` value).
+    pub fn is_parse(&self) -> bool {
+        matches!(self, Error::AcceptSyntax { .. })
+    }
+
+    /// True when the error comes from a conversion to or from the `http`
+    /// crate's types.
+    pub fn is_conversion(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidHeaderName { .. }
+                | Error::InvalidHeaderValue { .. }
+                | Error::HeaderValueNotText { .. }
+                | Error::InvalidMethod { .. }
+                | Error::InvalidStatusCode { .. }
+                | Error::UnsupportedVersion { .. }
+        )
+    }
+}
