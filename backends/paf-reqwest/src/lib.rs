@@ -1,0 +1,415 @@
+//! paf-reqwest: paf's reqwest backend, an async HTTP client.
+//!
+//! ```no_run
+//! # async fn demo() -> paf_core::Result<()> {
+//! use paf_core::Ctx;
+//!
+//! let ctx = Ctx::new().with_ca_pem(&std::fs::read("ca.pem")?)?;
+//! let client = paf_reqwest::Client::builder().ctx(ctx).build();
+//! let response = client.get("https://localhost:8443/").await?;
+//! println!("{:?} {}", response.version(), response.status());
+//! # Ok(()) }
+//! ```
+//!
+//! The client implements [`paf_core::client::Client`]: the same requests,
+//! responses, bodies and errors as every other paf backend. reqwest is used
+//! as an adapter only: it never follows redirects (see
+//! [`paf_core::redirect`]), never decodes bodies, never reads proxies from
+//! the environment, and its TLS is paf's rustls configuration on `ring`
+//! (the context's roots and ALPN list).
+//!
+//! # What the context can ask of it
+//! reqwest connects by itself, so it can use only the context entries it has
+//! a setting for: TCP to the URL's host (or to an explicit address on the
+//! URL's port), a Unix socket, the context's TLS configuration and connect
+//! timeout. A user transport, TLS over an `http://` URL (or none over
+//! `https://`), another SNI name than the URL's host, or a TCP endpoint on
+//! another host or port fail with [`paf_core::Error::Unsupported`] naming the
+//! entry; nothing falls back to plain TCP silently.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::{
+    collections::HashMap,
+    io,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use http::{Request, Response};
+use http_body_util::BodyExt;
+use paf_core::{
+    client::{request_ctx, with_timeout},
+    ctx::{ConnKey, Endpoint, Scheme},
+    error::TimeoutKind,
+    tls::ALPN_HTTP11,
+    Body, BoxFuture, Ctx, Error, Result,
+};
+
+const BACKEND: &str = "reqwest";
+
+/// How many reqwest engines (one per endpoint and TLS setting) are kept.
+const MAX_ENGINES: usize = 64;
+
+/// An async HTTP client on reqwest. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ctx: Ctx,
+    timeout: Option<Duration>,
+    http2_prior_knowledge: bool,
+    http1_only: bool,
+    /// reqwest fixes TLS settings, Unix sockets and address overrides when a
+    /// client is built: one engine per connection key, each with its pool.
+    engines: Mutex<HashMap<ConnKey, reqwest::Client>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("ctx", &self.inner.ctx)
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`]; the settings and defaults are those of
+/// `paf_hyper::ClientBuilder`.
+#[derive(Debug, Default)]
+pub struct ClientBuilder {
+    ctx: Ctx,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    http2_prior_knowledge: bool,
+    http1_only: bool,
+}
+
+impl ClientBuilder {
+    /// The context used for requests that carry none.
+    pub fn ctx(mut self, ctx: Ctx) -> Self {
+        self.ctx = ctx;
+        self
+    }
+
+    /// Limits the whole exchange, body included ([`Error::Timeout`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Limits connecting, for contexts that set no connect timeout.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Speaks HTTP/2 without negotiation on connections without TLS.
+    pub fn http2_prior_knowledge(mut self, on: bool) -> Self {
+        self.http2_prior_knowledge = on;
+        self
+    }
+
+    /// Offers only `http/1.1` in ALPN.
+    pub fn http1_only(mut self, on: bool) -> Self {
+        self.http1_only = on;
+        self
+    }
+
+    /// The client.
+    pub fn build(self) -> Client {
+        let mut ctx = self.ctx;
+        if let (Some(timeout), None) = (self.connect_timeout, ctx.connect_timeout()) {
+            ctx = ctx.with_connect_timeout(timeout);
+        }
+        Client {
+            inner: Arc::new(Inner {
+                ctx,
+                timeout: self.timeout,
+                http2_prior_knowledge: self.http2_prior_knowledge,
+                http1_only: self.http1_only,
+                engines: Mutex::default(),
+            }),
+        }
+    }
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Client::new()
+    }
+}
+
+impl Client {
+    /// A client with the default settings.
+    pub fn new() -> Self {
+        ClientBuilder::default().build()
+    }
+
+    /// A builder to change the settings.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Sends a request; its URI must be absolute.
+    pub async fn request(&self, request: Request<Body>) -> Result<Response<Body>> {
+        send(self.inner.clone(), request).await
+    }
+
+    /// `GET uri`.
+    pub async fn get(&self, uri: &str) -> Result<Response<Body>> {
+        let uri: http::Uri = uri
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| Error::InvalidUrl {
+                url: uri.to_string(),
+                reason: e.to_string(),
+            })?;
+        let mut request = Request::new(Body::empty());
+        *request.uri_mut() = uri;
+        self.request(request).await
+    }
+}
+
+impl paf_core::client::Client for Client {
+    fn send(&self, request: Request<Body>) -> BoxFuture<'static, Result<Response<Body>>> {
+        Box::pin(send(self.inner.clone(), request))
+    }
+
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+}
+
+async fn send(inner: Arc<Inner>, mut request: Request<Body>) -> Result<Response<Body>> {
+    let mut ctx = request_ctx(&mut request, &inner.ctx)?;
+    if inner.http1_only {
+        ctx = ctx.with_alpn(vec![ALPN_HTTP11.to_vec()]);
+    }
+    let engine = inner.engine(&ctx)?;
+    let connect_timeout = ctx.connect_timeout();
+    let endpoint = ctx.endpoint()?;
+    let server_name = ctx.host().unwrap_or_default().to_string();
+    let exchange = async move {
+        let request = reqwest::Request::try_from(request.map(reqwest::Body::wrap))
+            .map_err(|e| classify(e, &endpoint, &server_name, connect_timeout))?;
+        let response = engine
+            .execute(request)
+            .await
+            .map_err(|e| classify(e, &endpoint, &server_name, connect_timeout))?;
+        let response: Response<reqwest::Body> = response.into();
+        Ok(response
+            .map(|body| Body::wrap(body.map_err(move |e| classify_body(e, connect_timeout)))))
+    };
+    with_timeout(inner.timeout, exchange).await
+}
+
+fn unsupported(feature: impl Into<String>) -> Error {
+    Error::Unsupported {
+        backend: BACKEND,
+        feature: feature.into(),
+    }
+}
+
+impl Inner {
+    fn engine(&self, ctx: &Ctx) -> Result<reqwest::Client> {
+        let key = ctx.key()?;
+        let mut engines = self
+            .engines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(engine) = engines.get(&key) {
+            return Ok(engine.clone());
+        }
+        let engine = self.build_engine(ctx)?;
+        if engines.len() >= MAX_ENGINES {
+            // Contexts built anew for each request (a fresh TLS config each
+            // time) must not grow this without bound.
+            engines.clear();
+        }
+        engines.insert(key, engine.clone());
+        Ok(engine)
+    }
+
+    fn build_engine(&self, ctx: &Ctx) -> Result<reqwest::Client> {
+        let host = ctx.host().unwrap_or_default();
+        let port = ctx.port().unwrap_or_default();
+        let https = ctx.scheme() == Some(Scheme::Https);
+        if ctx.tls_enabled() != https {
+            return Err(unsupported(if https {
+                "plain HTTP to an https:// URL"
+            } else {
+                "TLS to an http:// URL"
+            }));
+        }
+        if https && ctx.server_name()? != host {
+            return Err(unsupported(format!(
+                "TLS server name {:?} other than the URL's host {host:?}",
+                ctx.server_name()?
+            )));
+        }
+        let mut config = (*ctx.tls_config()).clone();
+        config.alpn_protocols = ctx.alpn();
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .tcp_nodelay(true)
+            .tls_backend_preconfigured(config);
+        if let Some(timeout) = ctx.connect_timeout() {
+            builder = builder.connect_timeout(timeout);
+        }
+        if self.http2_prior_knowledge && !https {
+            builder = builder.http2_prior_knowledge();
+        }
+        if self.http1_only {
+            builder = builder.http1_only();
+        }
+        builder = match ctx.endpoint()? {
+            Endpoint::Tcp { host: h, port: p } if h == host && p == port => builder,
+            Endpoint::TcpAddr(addr) if addr.port() == port => builder.resolve(host, addr),
+            #[cfg(unix)]
+            Endpoint::Unix(path) => builder.unix_socket(path),
+            Endpoint::User(user) => {
+                return Err(unsupported(format!(
+                    "user transport {:?}",
+                    user.transport()
+                )))
+            }
+            other => {
+                return Err(unsupported(format!(
+                    "endpoint {other} for a URL on {host}:{port}"
+                )))
+            }
+        };
+        builder
+            .build()
+            .map_err(|e| Error::protocol("building the reqwest client", Some(Box::new(e))))
+    }
+}
+
+/// The first cause of type `T` in an error's chain.
+fn find_cause<'a, T: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cause = Some(err);
+    while let Some(c) = cause {
+        if let Some(found) = c.downcast_ref::<T>() {
+            return Some(found);
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// Turns reqwest's error into the paf variant a caller can act on.
+fn classify(
+    err: reqwest::Error,
+    endpoint: &Endpoint,
+    server_name: &str,
+    connect_timeout: Option<Duration>,
+) -> Error {
+    if let Some(tls) = find_cause::<rustls::Error>(&err) {
+        return Error::Tls {
+            server_name: server_name.to_string(),
+            source: Box::new(tls.clone()),
+        };
+    }
+    if err.is_timeout() {
+        // Only the connect timeout is reqwest's own; the request timeout is
+        // applied above it.
+        return Error::Timeout {
+            what: TimeoutKind::Connect,
+            after: connect_timeout.unwrap_or_default(),
+        };
+    }
+    if let Some(paf) = find_cause::<Error>(&err) {
+        return Error::Body {
+            source: paf.to_string().into(),
+        };
+    }
+    let io_kind = find_cause::<io::Error>(&err).map(io::Error::kind);
+    if err.is_connect() {
+        return Error::Connect {
+            endpoint: endpoint.to_string(),
+            source: io::Error::new(io_kind.unwrap_or(io::ErrorKind::Other), err),
+        };
+    }
+    if err.is_builder() {
+        return Error::InvalidUrl {
+            url: err.url().map(ToString::to_string).unwrap_or_default(),
+            reason: err.to_string(),
+        };
+    }
+    match io_kind {
+        Some(kind) => Error::Io(io::Error::new(kind, err)),
+        None => Error::protocol(err.to_string(), Some(Box::new(err))),
+    }
+}
+
+fn classify_body(err: reqwest::Error, connect_timeout: Option<Duration>) -> Error {
+    match find_cause::<io::Error>(&err).map(io::Error::kind) {
+        _ if err.is_timeout() => Error::Timeout {
+            what: TimeoutKind::Body,
+            after: connect_timeout.unwrap_or_default(),
+        },
+        Some(kind) => Error::Io(io::Error::new(kind, err)),
+        None => Error::protocol(err.to_string(), Some(Box::new(err))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inner() -> Inner {
+        Inner {
+            ctx: Ctx::new(),
+            timeout: None,
+            http2_prior_knowledge: false,
+            http1_only: false,
+            engines: Mutex::default(),
+        }
+    }
+
+    fn ctx(url: &str) -> Ctx {
+        Ctx::new().with_uri(&url.parse().unwrap()).unwrap()
+    }
+
+    fn unsupported_feature(result: Result<reqwest::Client>) -> String {
+        match result {
+            Err(Error::Unsupported { backend, feature }) => {
+                assert_eq!(backend, "reqwest");
+                feature
+            }
+            other => panic!("expected Unsupported, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn context_entries_reqwest_cannot_use_are_refused_by_name() {
+        let i = inner();
+        let f =
+            unsupported_feature(i.build_engine(&ctx("http://h/").with_user_endpoint("mem", 1u8)));
+        assert_eq!(f, "user transport \"mem\"");
+        let f = unsupported_feature(i.build_engine(&ctx("http://h/").with_tls(true)));
+        assert_eq!(f, "TLS to an http:// URL");
+        let f = unsupported_feature(i.build_engine(&ctx("https://h/").with_server_name("other")));
+        assert!(f.contains("\"other\""), "{f}");
+        let f = unsupported_feature(
+            i.build_engine(&ctx("http://h:8080/").with_tcp_addr("127.0.0.1:9090".parse().unwrap())),
+        );
+        assert!(f.contains("127.0.0.1:9090"), "{f}");
+    }
+
+    #[test]
+    fn usable_contexts_build_one_engine_per_key() {
+        let i = inner();
+        i.engine(&ctx("http://a/")).unwrap();
+        i.engine(&ctx("http://a/other")).unwrap();
+        i.engine(&ctx("https://a/")).unwrap();
+        i.engine(&ctx("http://a:8080/").with_tcp_addr("127.0.0.1:8080".parse().unwrap()))
+            .unwrap();
+        assert_eq!(i.engines.lock().unwrap().len(), 3);
+    }
+}
