@@ -288,7 +288,9 @@ impl Inner {
     }
 }
 
-/// The first cause of type `T` in an error's chain.
+/// The first cause of type `T` in an error's chain. An `io::Error` hides
+/// the error it wraps from `source()` (it answers the inner error's own
+/// source), so the walk looks inside it explicitly.
 fn find_cause<'a, T: std::error::Error + 'static>(
     err: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a T> {
@@ -297,7 +299,10 @@ fn find_cause<'a, T: std::error::Error + 'static>(
         if let Some(found) = c.downcast_ref::<T>() {
             return Some(found);
         }
-        cause = c.source();
+        cause = match c.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
     }
     None
 }
