@@ -1,0 +1,1346 @@
+//! One suite of cases, written once, run against every paf client backend:
+//! hyper and reqwest through `paf_core::client::Client`, ureq through
+//! `paf_core::blocking::Client`. The peers are a real paf server on loopback
+//! (plain, TLS, Unix socket), mockito where a scripted reply is the point
+//! (redirects, encodings), and raw sockets for replies no server would send
+//! (malformed or truncated). A case a backend cannot support must return
+//! paf's typed `Unsupported` error, and is shown so in the matrix.
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    fmt::Write as _,
+    io::{Read as _, Write as _},
+    net::SocketAddr,
+    sync::Arc,
+    time::Duration,
+};
+
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
+use paf_core::{
+    blocking,
+    client::RequestExt,
+    ctx::{BlockingIo, BlockingTransport, BoxIo, Endpoint, Transport},
+    redirect::{self, Policy},
+    server::ConnInfo,
+    Body, BoxFuture, Ctx, Error,
+};
+use paf_hyper::{Running, Server};
+
+const MIB: u64 = 1 << 20;
+const SMALL: usize = 1 << 20;
+
+// ---------------------------------------------------------------------------
+// The backends, behind one way of sending.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Hyper,
+    Reqwest,
+    Ureq,
+}
+
+const BACKENDS: [Backend; 3] = [Backend::Hyper, Backend::Reqwest, Backend::Ureq];
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Hyper => "hyper",
+            Backend::Reqwest => "reqwest",
+            Backend::Ureq => "ureq",
+        }
+    }
+}
+
+/// Client settings a case may change; every backend gets the same.
+#[derive(Clone, Default)]
+struct Settings {
+    ctx: Ctx,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    redirect: Policy,
+}
+
+enum ReqBody {
+    Empty,
+    Bytes(Bytes),
+    /// This many bytes, produced as they are sent.
+    Streamed(u64),
+}
+
+enum Read {
+    /// Read the body to memory under this cap (the library's capped read).
+    Capped(usize),
+    /// Count the bytes chunk by chunk, keeping none.
+    Count,
+}
+
+struct Req {
+    method: Method,
+    url: String,
+    headers: Vec<(&'static str, String)>,
+    body: ReqBody,
+    version: Option<Version>,
+    ctx: Option<Ctx>,
+    read: Read,
+}
+
+impl Req {
+    fn new(method: Method, url: impl Into<String>) -> Self {
+        Req {
+            method,
+            url: url.into(),
+            headers: Vec::new(),
+            body: ReqBody::Empty,
+            version: None,
+            ctx: None,
+            read: Read::Capped(SMALL),
+        }
+    }
+    fn get(url: impl Into<String>) -> Self {
+        Req::new(Method::GET, url)
+    }
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+    fn body(mut self, body: ReqBody) -> Self {
+        self.body = body;
+        self
+    }
+    fn read(mut self, read: Read) -> Self {
+        self.read = read;
+        self
+    }
+    fn version(mut self, version: Version) -> Self {
+        self.version = Some(version);
+        self
+    }
+    fn ctx(mut self, ctx: Ctx) -> Self {
+        self.ctx = Some(ctx);
+        self
+    }
+
+    fn http<B>(&self, body: B) -> Request<B> {
+        let mut builder = Request::builder()
+            .method(self.method.clone())
+            .uri(&self.url);
+        for (name, value) in &self.headers {
+            builder = builder.header(*name, value);
+        }
+        if let Some(version) = self.version {
+            builder = builder.version(version);
+        }
+        let request = builder.body(body).unwrap();
+        match &self.ctx {
+            Some(ctx) => request.with_ctx(ctx.clone()),
+            None => request,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Resp {
+    status: StatusCode,
+    version: Version,
+    headers: HeaderMap,
+    body: Bytes,
+    len: u64,
+}
+
+impl Resp {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+fn chunks(total: u64) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
+    let chunk = Bytes::from(vec![b'z'; 64 * 1024]);
+    let n = total / chunk.len() as u64;
+    futures_util::stream::iter(0..n).map(move |_| Ok(chunk.clone()))
+}
+
+async fn exchange(backend: Backend, settings: &Settings, req: Req) -> Result<Resp, Error> {
+    match backend {
+        Backend::Hyper | Backend::Reqwest => {
+            let body = match &req.body {
+                ReqBody::Empty => Body::empty(),
+                ReqBody::Bytes(b) => Body::from(b.clone()),
+                ReqBody::Streamed(n) => Body::from_stream_sized(chunks(*n), *n),
+            };
+            let request = req.http(body);
+            let response = if backend == Backend::Hyper {
+                let mut b = paf_hyper::Client::builder().ctx(settings.ctx.clone());
+                if let Some(t) = settings.timeout {
+                    b = b.timeout(t);
+                }
+                if let Some(t) = settings.connect_timeout {
+                    b = b.connect_timeout(t);
+                }
+                redirect::send(&b.build(), request, settings.redirect).await?
+            } else {
+                let mut b = paf_reqwest::Client::builder().ctx(settings.ctx.clone());
+                if let Some(t) = settings.timeout {
+                    b = b.timeout(t);
+                }
+                if let Some(t) = settings.connect_timeout {
+                    b = b.connect_timeout(t);
+                }
+                redirect::send(&b.build(), request, settings.redirect).await?
+            };
+            read_async(response, &req.read).await
+        }
+        Backend::Ureq => {
+            let settings = settings.clone();
+            tokio::task::spawn_blocking(move || {
+                let body = match &req.body {
+                    ReqBody::Empty => blocking::Body::empty(),
+                    ReqBody::Bytes(b) => blocking::Body::from(b.clone()),
+                    ReqBody::Streamed(n) => {
+                        blocking::Body::from_reader(std::io::repeat(b'z').take(*n), Some(*n))
+                    }
+                };
+                let request = req.http(body);
+                let mut b = paf_ureq::Client::builder().ctx(settings.ctx.clone());
+                if let Some(t) = settings.timeout {
+                    b = b.timeout(t);
+                }
+                if let Some(t) = settings.connect_timeout {
+                    b = b.connect_timeout(t);
+                }
+                let response = redirect::send_blocking(&b.build(), request, settings.redirect)?;
+                read_blocking(response, &req.read)
+            })
+            .await
+            .unwrap()
+        }
+    }
+}
+
+async fn read_async(response: Response<Body>, read: &Read) -> Result<Resp, Error> {
+    let (parts, mut body) = response.into_parts();
+    let (body, len) = match read {
+        Read::Capped(cap) => {
+            let bytes = body.to_bytes(*cap).await?;
+            let len = bytes.len() as u64;
+            (bytes, len)
+        }
+        Read::Count => {
+            let mut len = 0u64;
+            while let Some(chunk) = body.chunk().await {
+                len += chunk?.len() as u64;
+            }
+            (Bytes::new(), len)
+        }
+    };
+    Ok(Resp {
+        status: parts.status,
+        version: parts.version,
+        headers: parts.headers,
+        body,
+        len,
+    })
+}
+
+fn read_blocking(response: Response<blocking::Body>, read: &Read) -> Result<Resp, Error> {
+    let (parts, mut body) = response.into_parts();
+    let (body, len) = match read {
+        Read::Capped(cap) => {
+            let bytes = body.read_to_bytes(*cap)?;
+            let len = bytes.len() as u64;
+            (bytes, len)
+        }
+        Read::Count => {
+            let len = std::io::copy(&mut body, &mut std::io::sink()).map_err(Error::from_io)?;
+            (Bytes::new(), len)
+        }
+    };
+    Ok(Resp {
+        status: parts.status,
+        version: parts.version,
+        headers: parts.headers,
+        body,
+        len,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The peers.
+
+async fn handler(req: Request<Body>) -> Response<Body> {
+    let peer = ConnInfo::of(&req)
+        .map(|c| c.peer.to_string())
+        .unwrap_or_default();
+    let path = req.uri().path().to_string();
+    let mut res = Response::builder();
+    match path.as_str() {
+        p if p.starts_with("/echo") => {
+            let multi: Vec<_> = req
+                .headers()
+                .get_all("x-multi")
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            let mixed = req
+                .headers()
+                .get("x-mixed")
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default();
+            res = res
+                .header("x-method", req.method().as_str())
+                .header(
+                    "x-uri",
+                    req.uri().path_and_query().map_or("", |p| p.as_str()),
+                )
+                .header("x-version", format!("{:?}", req.version()))
+                .header("x-multi-seen", multi.join("|"))
+                .header("x-mixed-seen", mixed)
+                .header(
+                    "x-content-length",
+                    req.headers()
+                        .get("content-length")
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                        .unwrap_or_else(|| "none".into()),
+                );
+            match req.into_body().to_bytes(SMALL).await {
+                Ok(b) => res.body(Body::from(b)).unwrap(),
+                Err(e) => res.status(413).body(Body::from(e.to_string())).unwrap(),
+            }
+        }
+        "/count" => {
+            let mut body = req.into_body();
+            let mut n = 0u64;
+            while let Some(Ok(chunk)) = body.chunk().await {
+                n += chunk.len() as u64;
+            }
+            res.body(Body::from(n.to_string())).unwrap()
+        }
+        "/peer" => res.body(Body::from(peer)).unwrap(),
+        "/headers" => res
+            .header("x-rep", "1")
+            .header("x-rep", "2")
+            .header("x-rep", "3")
+            .header("X-Upper", "yes")
+            .body(Body::from("headers"))
+            .unwrap(),
+        "/chunked" => res
+            .body(Body::from_stream(futures_util::stream::iter(
+                ["one,", "two,", "three"].map(Ok::<_, std::io::Error>),
+            )))
+            .unwrap(),
+        "/stall-body" => res
+            .body(Body::from_stream(
+                futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from("start"))])
+                    .chain(futures_util::stream::pending()),
+            ))
+            .unwrap(),
+        "/forever" => res
+            .body(Body::from_stream(futures_util::stream::repeat_with(|| {
+                Ok::<_, std::io::Error>(Bytes::from(vec![b'f'; 16 * 1024]))
+            })))
+            .unwrap(),
+        _ => {
+            if let Some(n) = path.strip_prefix("/download/") {
+                let n: u64 = n.parse().unwrap_or(0);
+                return res.body(Body::from_stream_sized(chunks(n), n)).unwrap();
+            }
+            if let Some(code) = path.strip_prefix("/status/") {
+                let code: u16 = code.parse().unwrap_or(400);
+                return res.status(code).body(Body::empty()).unwrap();
+            }
+            if let Some(ms) = path.strip_prefix("/sleep/") {
+                let ms: u64 = ms.parse().unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                return res.body(Body::from("slept")).unwrap();
+            }
+            res.body(Body::from("hello")).unwrap()
+        }
+    }
+}
+
+struct Env {
+    plain: Running,
+    tls: Running,
+    tls_h1: Running,
+    unix: Running,
+    unix_path: std::path::PathBuf,
+    ca_pem: String,
+    mock: mockito::ServerGuard,
+    _dir: tempfile::TempDir,
+}
+
+impl Env {
+    async fn start() -> Env {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+            .unwrap();
+        let ca_pem = cert.cert.pem();
+        let key_pem = cert.signing_key.serialize_pem();
+        let config = |alpn: &[&[u8]]| {
+            let mut c =
+                paf_core::tls::server_config_from_pem(ca_pem.as_bytes(), key_pem.as_bytes())
+                    .unwrap();
+            c.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+            Arc::new(c)
+        };
+        let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let plain = Server::new(handler).bind_tcp(local).await.unwrap();
+        let tls = Server::builder()
+            .tls(config(&[b"h2", b"http/1.1"]))
+            .build(handler)
+            .bind_tcp(local)
+            .await
+            .unwrap();
+        let tls_h1 = Server::builder()
+            .tls(config(&[b"http/1.1"]))
+            .build(handler)
+            .bind_tcp(local)
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let unix_path = dir.path().join("conformance.sock");
+        let unix = Server::new(handler).bind_unix(&unix_path).await.unwrap();
+        let mock = mockito::Server::new_async().await;
+        Env {
+            plain,
+            tls,
+            tls_h1,
+            unix,
+            unix_path,
+            ca_pem,
+            mock,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.plain.url().unwrap())
+    }
+
+    fn https(&self, server: &Running, path: &str) -> String {
+        format!(
+            "https://127.0.0.1:{}{path}",
+            server.local_addr().unwrap().port()
+        )
+    }
+
+    fn tls_settings(&self) -> Settings {
+        Settings {
+            ctx: Ctx::new().with_ca_pem(self.ca_pem.as_bytes()).unwrap(),
+            ..Settings::default()
+        }
+    }
+
+    async fn stop(self) {
+        for running in [self.plain, self.tls, self.tls_h1, self.unix] {
+            running.stop(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// A one-shot raw TCP peer: reads the request head, writes `reply` as is,
+/// then closes. For replies no real server would send.
+fn scripted(reply: &'static [u8]) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        // Serves a few connections: a backend may retry once.
+        for _ in 0..2 {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match stream.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let _ = stream.write_all(reply);
+        }
+    });
+    addr
+}
+
+// ---------------------------------------------------------------------------
+// The cases.
+
+enum Support {
+    Pass,
+    Unsupported(String),
+}
+
+type Outcome = Result<Support, String>;
+type Case = for<'a> fn(&'a Env, Backend) -> BoxFuture<'a, Outcome>;
+
+macro_rules! check {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+/// Runs `req` and fails the case on an error.
+async fn ok(b: Backend, s: &Settings, req: Req) -> Result<Resp, String> {
+    exchange(b, s, req)
+        .await
+        .map_err(|e| format!("unexpected error: {e:?}"))
+}
+
+/// Runs `req` and fails the case unless it errs.
+async fn err(b: Backend, s: &Settings, req: Req) -> Result<Error, String> {
+    match exchange(b, s, req).await {
+        Ok(resp) => Err(format!(
+            "expected an error, got {} {:?}",
+            resp.status,
+            resp.text()
+        )),
+        Err(e) => Ok(e),
+    }
+}
+
+fn unsupported(e: &Error, backend: Backend) -> Outcome {
+    match e {
+        Error::Unsupported {
+            backend: name,
+            feature,
+        } if *name == backend.name() => Ok(Support::Unsupported(feature.clone())),
+        other => Err(format!(
+            "expected Unsupported from {}, got {other:?}",
+            backend.name()
+        )),
+    }
+}
+
+macro_rules! case {
+    ($name:ident, |$env:ident, $b:ident| $body:block) => {
+        fn $name<'a>($env: &'a Env, $b: Backend) -> BoxFuture<'a, Outcome> {
+            Box::pin(async move { $body })
+        }
+    };
+}
+
+async fn method_echo(env: &Env, b: Backend, method: &str, body: Option<&'static str>) -> Outcome {
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = Req::new(method.clone(), env.url("/echo"));
+    if let Some(body) = body {
+        req = req.body(ReqBody::Bytes(Bytes::from_static(body.as_bytes())));
+    }
+    let resp = ok(b, &Settings::default(), req).await?;
+    check!(resp.status == 200, "status {}", resp.status);
+    check!(
+        resp.header("x-method") == method.as_str(),
+        "server saw {}",
+        resp.header("x-method")
+    );
+    if method != Method::HEAD {
+        check!(resp.text() == body.unwrap_or(""), "body {:?}", resp.text());
+    }
+    Ok(Support::Pass)
+}
+
+case!(method_get, |env, b| {
+    method_echo(env, b, "GET", None).await
+});
+case!(method_post_with_body, |env, b| {
+    method_echo(env, b, "POST", Some("posted")).await
+});
+case!(method_put_with_body, |env, b| {
+    method_echo(env, b, "PUT", Some("put")).await
+});
+case!(method_delete, |env, b| {
+    method_echo(env, b, "DELETE", None).await
+});
+case!(method_patch_with_body, |env, b| {
+    method_echo(env, b, "PATCH", Some("patched")).await
+});
+case!(method_options, |env, b| {
+    method_echo(env, b, "OPTIONS", None).await
+});
+case!(method_extension_token, |env, b| {
+    method_echo(env, b, "PURGE", None).await
+});
+
+case!(head_has_no_body, |env, b| {
+    let resp = ok(
+        b,
+        &Settings::default(),
+        Req::new(Method::HEAD, env.url("/download/1000")),
+    )
+    .await?;
+    check!(resp.status == 200, "status {}", resp.status);
+    check!(resp.len == 0, "HEAD body of {} bytes", resp.len);
+    check!(
+        resp.header("content-length") == "1000",
+        "content-length {:?}",
+        resp.header("content-length")
+    );
+    Ok(Support::Pass)
+});
+
+case!(query_string_is_kept, |env, b| {
+    let resp = ok(
+        b,
+        &Settings::default(),
+        Req::get(env.url("/echo?a=1&b=x%20y&c=%26")),
+    )
+    .await?;
+    check!(
+        resp.header("x-uri") == "/echo?a=1&b=x%20y&c=%26",
+        "server saw {}",
+        resp.header("x-uri")
+    );
+    Ok(Support::Pass)
+});
+
+case!(percent_encoded_path_is_kept, |env, b| {
+    let resp = ok(
+        b,
+        &Settings::default(),
+        Req::get(env.url("/echo/p%C3%A9/x%2Fy?q=%C3%A9")),
+    )
+    .await?;
+    check!(
+        resp.header("x-uri") == "/echo/p%C3%A9/x%2Fy?q=%C3%A9",
+        "server saw {}",
+        resp.header("x-uri")
+    );
+    Ok(Support::Pass)
+});
+
+case!(request_header_repeated_values_kept_in_order, |env, b| {
+    let req = Req::get(env.url("/echo"))
+        .header("x-multi", "a")
+        .header("x-multi", "b")
+        .header("x-multi", "c");
+    let resp = ok(b, &Settings::default(), req).await?;
+    check!(
+        resp.header("x-multi-seen") == "a|b|c",
+        "server saw {:?}",
+        resp.header("x-multi-seen")
+    );
+    Ok(Support::Pass)
+});
+
+case!(request_header_names_case_insensitive, |env, b| {
+    let req = Req::get(env.url("/echo")).header("X-MiXeD", "v");
+    let resp = ok(b, &Settings::default(), req).await?;
+    check!(
+        resp.header("x-mixed-seen") == "v",
+        "server saw {:?}",
+        resp.header("x-mixed-seen")
+    );
+    Ok(Support::Pass)
+});
+
+case!(response_repeated_headers_kept_in_order, |env, b| {
+    let resp = ok(b, &Settings::default(), Req::get(env.url("/headers"))).await?;
+    let reps: Vec<_> = resp
+        .headers
+        .get_all("x-rep")
+        .iter()
+        .map(|v| v.to_str().unwrap_or(""))
+        .collect();
+    check!(reps == ["1", "2", "3"], "x-rep {reps:?}");
+    Ok(Support::Pass)
+});
+
+case!(response_header_names_case_insensitive, |env, b| {
+    let resp = ok(b, &Settings::default(), Req::get(env.url("/headers"))).await?;
+    check!(
+        resp.headers.get("x-upper").is_some() && resp.headers.get("X-UPPER").is_some(),
+        "{:?}",
+        resp.headers
+    );
+    Ok(Support::Pass)
+});
+
+case!(empty_body_post_sends_zero_length, |env, b| {
+    let req = Req::new(Method::POST, env.url("/echo")).body(ReqBody::Bytes(Bytes::new()));
+    let resp = ok(b, &Settings::default(), req).await?;
+    check!(resp.len == 0, "echoed {} bytes", resp.len);
+    let cl = resp.header("x-content-length");
+    check!(cl == "0" || cl == "none", "content-length {cl}");
+    Ok(Support::Pass)
+});
+
+case!(small_body_round_trip_with_length, |env, b| {
+    let req = Req::new(Method::POST, env.url("/echo"))
+        .body(ReqBody::Bytes(Bytes::from_static(b"0123456789")));
+    let resp = ok(b, &Settings::default(), req).await?;
+    check!(resp.text() == "0123456789", "echoed {:?}", resp.text());
+    check!(
+        resp.header("x-content-length") == "10",
+        "content-length {}",
+        resp.header("x-content-length")
+    );
+    Ok(Support::Pass)
+});
+
+case!(upload_64_mib_streamed, |env, b| {
+    let req = Req::new(Method::POST, env.url("/count")).body(ReqBody::Streamed(64 * MIB));
+    let resp = ok(b, &Settings::default(), req).await?;
+    check!(
+        resp.text() == (64 * MIB).to_string(),
+        "server counted {}",
+        resp.text()
+    );
+    Ok(Support::Pass)
+});
+
+case!(download_64_mib_streamed, |env, b| {
+    let req = Req::get(env.url(&format!("/download/{}", 64 * MIB))).read(Read::Count);
+    let resp = ok(b, &Settings::default(), req).await?;
+    check!(resp.len == 64 * MIB, "read {} bytes", resp.len);
+    Ok(Support::Pass)
+});
+
+case!(chunked_response_read_whole, |env, b| {
+    let resp = ok(b, &Settings::default(), Req::get(env.url("/chunked"))).await?;
+    check!(resp.text() == "one,two,three", "body {:?}", resp.text());
+    check!(
+        resp.header("transfer-encoding") == "chunked",
+        "framing {:?}",
+        resp.headers
+    );
+    Ok(Support::Pass)
+});
+
+async fn status_case(env: &Env, b: Backend, code: u16) -> Outcome {
+    let resp = ok(
+        b,
+        &Settings::default(),
+        Req::get(env.url(&format!("/status/{code}"))),
+    )
+    .await?;
+    check!(resp.status.as_u16() == code, "status {}", resp.status);
+    check!(resp.len == 0, "body of {} bytes", resp.len);
+    Ok(Support::Pass)
+}
+
+case!(status_204_has_no_body, |env, b| {
+    status_case(env, b, 204).await
+});
+case!(status_304_has_no_body, |env, b| {
+    status_case(env, b, 304).await
+});
+case!(status_404_is_a_response, |env, b| {
+    status_case(env, b, 404).await
+});
+case!(status_500_is_a_response, |env, b| {
+    status_case(env, b, 500).await
+});
+case!(status_599_unknown_code_is_a_response, |env, b| {
+    status_case(env, b, 599).await
+});
+
+fn mock_url(env: &Env, path: &str) -> String {
+    format!("{}{path}", env.mock.url())
+}
+
+case!(redirect_not_followed_by_default, |env, b| {
+    let resp = ok(b, &Settings::default(), Req::get(mock_url(env, "/moved"))).await?;
+    check!(resp.status == 302, "status {}", resp.status);
+    check!(
+        resp.header("location") == "/target",
+        "location {}",
+        resp.header("location")
+    );
+    Ok(Support::Pass)
+});
+
+fn follow(max: usize) -> Settings {
+    Settings {
+        redirect: Policy::limited(max),
+        ..Settings::default()
+    }
+}
+
+case!(redirect_followed_when_asked, |env, b| {
+    let resp = ok(b, &follow(5), Req::get(mock_url(env, "/moved"))).await?;
+    check!(
+        resp.status == 200 && resp.text() == "target",
+        "{} {:?}",
+        resp.status,
+        resp.text()
+    );
+    Ok(Support::Pass)
+});
+
+case!(redirect_303_turns_post_into_get, |env, b| {
+    let req = Req::new(Method::POST, mock_url(env, "/see-other"))
+        .body(ReqBody::Bytes(Bytes::from_static(b"form")));
+    let resp = ok(b, &follow(5), req).await?;
+    check!(
+        resp.status == 200 && resp.text() == "got with get",
+        "{} {:?}",
+        resp.status,
+        resp.text()
+    );
+    Ok(Support::Pass)
+});
+
+case!(redirect_307_repeats_method_and_body, |env, b| {
+    let req = Req::new(Method::PUT, mock_url(env, "/temporary"))
+        .body(ReqBody::Bytes(Bytes::from_static(b"again")));
+    let resp = ok(b, &follow(5), req).await?;
+    check!(
+        resp.status == 200 && resp.text() == "put again",
+        "{} {:?}",
+        resp.status,
+        resp.text()
+    );
+    Ok(Support::Pass)
+});
+
+case!(redirect_limit_is_an_error, |env, b| {
+    let e = err(b, &follow(3), Req::get(mock_url(env, "/loop"))).await?;
+    check!(
+        matches!(e, Error::TooManyRedirects { limit: 3, .. }),
+        "{e:?}"
+    );
+    Ok(Support::Pass)
+});
+
+case!(gzip_body_is_not_decoded, |env, b| {
+    let resp = ok(b, &Settings::default(), Req::get(mock_url(env, "/gzip"))).await?;
+    check!(
+        resp.header("content-encoding") == "gzip",
+        "headers {:?}",
+        resp.headers
+    );
+    check!(
+        resp.body.as_ref() == GZIP_HELLO,
+        "body was changed: {:?}",
+        resp.body
+    );
+    Ok(Support::Pass)
+});
+
+/// "hello" compressed by gzip.
+const GZIP_HELLO: &[u8] = &[
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x07,
+    0x00, 0x86, 0xa6, 0x10, 0x36, 0x05, 0x00, 0x00, 0x00,
+];
+
+case!(connection_refused_is_a_connect_error, |_env, b| {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = err(
+        b,
+        &Settings::default(),
+        Req::get(format!("http://127.0.0.1:{port}/")),
+    )
+    .await?;
+    check!(matches!(e, Error::Connect { .. }), "{e:?}");
+    Ok(Support::Pass)
+});
+
+case!(connect_timeout_is_a_timeout_error, |_env, b| {
+    // A listener whose accept queue is full drops new SYNs: the connect
+    // hangs on loopback until the client gives up.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        match tokio::time::timeout(
+            Duration::from_millis(100),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(s)) => held.push(s),
+            _ => break,
+        }
+    }
+    let settings = Settings {
+        connect_timeout: Some(Duration::from_millis(300)),
+        ..Settings::default()
+    };
+    let started = std::time::Instant::now();
+    let e = err(b, &settings, Req::get(format!("http://{addr}/"))).await?;
+    drop(held);
+    drop(listener);
+    check!(
+        e.is_timeout() && e.is_connect(),
+        "{e:?} after {:?}",
+        started.elapsed()
+    );
+    Ok(Support::Pass)
+});
+
+case!(request_timeout_is_a_timeout_error, |env, b| {
+    let settings = Settings {
+        timeout: Some(Duration::from_millis(300)),
+        ..Settings::default()
+    };
+    let e = err(b, &settings, Req::get(env.url("/sleep/5000"))).await?;
+    check!(
+        matches!(
+            e,
+            Error::Timeout {
+                what: paf_core::error::TimeoutKind::Request,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    Ok(Support::Pass)
+});
+
+case!(request_timeout_covers_the_body, |env, b| {
+    let settings = Settings {
+        timeout: Some(Duration::from_millis(500)),
+        ..Settings::default()
+    };
+    let e = err(b, &settings, Req::get(env.url("/stall-body"))).await?;
+    check!(e.is_timeout(), "{e:?}");
+    Ok(Support::Pass)
+});
+
+case!(body_over_cap_is_body_too_large, |env, b| {
+    let req = Req::get(env.url("/download/65536")).read(Read::Capped(1000));
+    let e = err(b, &Settings::default(), req).await?;
+    check!(matches!(e, Error::BodyTooLarge { limit: 1000 }), "{e:?}");
+    Ok(Support::Pass)
+});
+
+case!(endless_body_stops_at_cap, |env, b| {
+    let req = Req::get(env.url("/forever")).read(Read::Capped(256 * 1024));
+    let e = err(b, &Settings::default(), req).await?;
+    check!(e.is_body_too_large(), "{e:?}");
+    Ok(Support::Pass)
+});
+
+case!(tls_with_the_test_ca, |env, b| {
+    let resp = ok(
+        b,
+        &env.tls_settings(),
+        Req::get(env.https(&env.tls_h1, "/echo")),
+    )
+    .await?;
+    check!(resp.status == 200, "status {}", resp.status);
+    Ok(Support::Pass)
+});
+
+case!(tls_rejected_without_the_ca, |env, b| {
+    let e = err(b, &Settings::default(), Req::get(env.https(&env.tls, "/"))).await?;
+    let Error::Tls { source, .. } = &e else {
+        return Err(format!("expected Error::Tls, got {e:?}"));
+    };
+    check!(
+        matches!(
+            source.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer
+            ))
+        ),
+        "{source:?}"
+    );
+    Ok(Support::Pass)
+});
+
+case!(http2_over_tls_by_alpn, |env, b| {
+    let req = Req::get(env.https(&env.tls, "/echo")).version(Version::HTTP_2);
+    match exchange(b, &env.tls_settings(), req).await {
+        Ok(resp) => {
+            check!(resp.version == Version::HTTP_2, "spoke {:?}", resp.version);
+            check!(
+                resp.header("x-version") == "HTTP/2.0",
+                "server saw {}",
+                resp.header("x-version")
+            );
+            Ok(Support::Pass)
+        }
+        Err(e) => unsupported(&e, b),
+    }
+});
+
+case!(http11_when_server_offers_only_http11, |env, b| {
+    let resp = ok(
+        b,
+        &env.tls_settings(),
+        Req::get(env.https(&env.tls_h1, "/echo")),
+    )
+    .await?;
+    check!(resp.version == Version::HTTP_11, "spoke {:?}", resp.version);
+    check!(
+        resp.header("x-version") == "HTTP/1.1",
+        "server saw {}",
+        resp.header("x-version")
+    );
+    Ok(Support::Pass)
+});
+
+case!(unix_socket_through_the_context, |env, b| {
+    let ctx = Ctx::new().route("app.local", Endpoint::Unix(env.unix_path.clone()));
+    let req = Req::new(Method::POST, "http://app.local/echo")
+        .body(ReqBody::Bytes(Bytes::from_static(b"over unix")))
+        .ctx(ctx);
+    match exchange(b, &Settings::default(), req).await {
+        Ok(resp) => {
+            check!(resp.text() == "over unix", "body {:?}", resp.text());
+            Ok(Support::Pass)
+        }
+        Err(e) => unsupported(&e, b),
+    }
+});
+
+/// Reaches the plain server by a service name: an async and a blocking
+/// transport registered under one name.
+struct Named(SocketAddr);
+
+impl Transport for Named {
+    type Endpoint = String;
+    fn connect(&self, _service: &String) -> BoxFuture<'static, std::io::Result<BoxIo>> {
+        let addr = self.0;
+        Box::pin(async move { Ok(Box::new(tokio::net::TcpStream::connect(addr).await?) as BoxIo) })
+    }
+}
+
+impl BlockingTransport for Named {
+    type Endpoint = String;
+    fn connect(&self, _service: &String) -> std::io::Result<Box<dyn BlockingIo>> {
+        Ok(Box::new(std::net::TcpStream::connect(self.0)?))
+    }
+}
+
+case!(user_transport_through_the_context, |env, b| {
+    let addr = env.plain.local_addr().unwrap();
+    let ctx = Ctx::new()
+        .with_transport("named", Named(addr))
+        .with_blocking_transport("named", Named(addr))
+        .with_user_endpoint("named", "billing".to_string());
+    let req = Req::get("http://billing.internal/echo?via=named").ctx(ctx);
+    match exchange(b, &Settings::default(), req).await {
+        Ok(resp) => {
+            check!(
+                resp.header("x-uri") == "/echo?via=named",
+                "server saw {}",
+                resp.header("x-uri")
+            );
+            Ok(Support::Pass)
+        }
+        Err(e) => unsupported(&e, b),
+    }
+});
+
+case!(explicit_tcp_address_overrides_the_name, |env, b| {
+    let addr = env.plain.local_addr().unwrap();
+    let ctx = Ctx::new().route("api.test", Endpoint::TcpAddr(addr));
+    let req = Req::get(format!("http://api.test:{}/echo", addr.port())).ctx(ctx);
+    let resp = ok(b, &Settings::default(), req).await?;
+    check!(resp.header("x-method") == "GET", "{:?}", resp.headers);
+    Ok(Support::Pass)
+});
+
+case!(keep_alive_connection_is_reused, |env, b| {
+    // One client for both requests, as users hold it.
+    let peers = match b {
+        Backend::Hyper | Backend::Reqwest => {
+            let client: Box<dyn paf_core::client::Client> = if b == Backend::Hyper {
+                Box::new(paf_hyper::Client::new())
+            } else {
+                Box::new(paf_reqwest::Client::new())
+            };
+            let mut peers = Vec::new();
+            for _ in 0..2 {
+                let req = Req::get(env.url("/peer")).http(Body::empty());
+                let resp = client.send(req).await.map_err(|e| format!("{e:?}"))?;
+                peers.push(
+                    resp.into_body()
+                        .to_string(1024)
+                        .await
+                        .map_err(|e| format!("{e:?}"))?,
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            peers
+        }
+        Backend::Ureq => {
+            let url = env.url("/peer");
+            tokio::task::spawn_blocking(move || {
+                use paf_core::blocking::Client as _;
+                let client = paf_ureq::Client::new();
+                let mut peers = Vec::new();
+                for _ in 0..2 {
+                    let req = Req::get(url.clone()).http(blocking::Body::empty());
+                    let resp = client.send(req).map_err(|e| format!("{e:?}"))?;
+                    peers.push(
+                        resp.into_body()
+                            .read_to_string(1024)
+                            .map_err(|e| format!("{e:?}"))?,
+                    );
+                }
+                Ok::<_, String>(peers)
+            })
+            .await
+            .unwrap()?
+        }
+    };
+    check!(peers[0] == peers[1], "two connections: {peers:?}");
+    Ok(Support::Pass)
+});
+
+case!(malformed_status_line_is_a_protocol_error, |_env, b| {
+    let addr = scripted(b"HTTP/1.1 abc Broken\r\ncontent-length: 0\r\n\r\n");
+    let e = err(b, &Settings::default(), Req::get(format!("http://{addr}/"))).await?;
+    check!(e.is_protocol(), "{e:?}");
+    Ok(Support::Pass)
+});
+
+case!(truncated_body_is_an_error, |_env, b| {
+    let addr = scripted(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten b");
+    let e = err(b, &Settings::default(), Req::get(format!("http://{addr}/"))).await?;
+    check!(
+        e.is_protocol()
+            || matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof),
+        "{e:?}"
+    );
+    Ok(Support::Pass)
+});
+
+case!(truncated_chunked_body_is_an_error, |_env, b| {
+    let addr =
+        scripted(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n5\r\nwor");
+    let e = err(b, &Settings::default(), Req::get(format!("http://{addr}/"))).await?;
+    check!(
+        e.is_protocol()
+            || matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof),
+        "{e:?}"
+    );
+    Ok(Support::Pass)
+});
+
+case!(invalid_url_is_an_invalid_url_error, |_env, b| {
+    let e = err(b, &Settings::default(), Req::get("ftp://127.0.0.1/file")).await?;
+    check!(matches!(e, Error::InvalidUrl { .. }), "{e:?}");
+    Ok(Support::Pass)
+});
+
+const CASES: &[(&str, Case)] = &[
+    ("method_get", method_get),
+    ("method_post_with_body", method_post_with_body),
+    ("method_put_with_body", method_put_with_body),
+    ("method_delete", method_delete),
+    ("method_patch_with_body", method_patch_with_body),
+    ("method_options", method_options),
+    ("method_extension_token", method_extension_token),
+    ("head_has_no_body", head_has_no_body),
+    ("query_string_is_kept", query_string_is_kept),
+    ("percent_encoded_path_is_kept", percent_encoded_path_is_kept),
+    (
+        "request_header_repeated_values_kept_in_order",
+        request_header_repeated_values_kept_in_order,
+    ),
+    (
+        "request_header_names_case_insensitive",
+        request_header_names_case_insensitive,
+    ),
+    (
+        "response_repeated_headers_kept_in_order",
+        response_repeated_headers_kept_in_order,
+    ),
+    (
+        "response_header_names_case_insensitive",
+        response_header_names_case_insensitive,
+    ),
+    (
+        "empty_body_post_sends_zero_length",
+        empty_body_post_sends_zero_length,
+    ),
+    (
+        "small_body_round_trip_with_length",
+        small_body_round_trip_with_length,
+    ),
+    ("upload_64_mib_streamed", upload_64_mib_streamed),
+    ("download_64_mib_streamed", download_64_mib_streamed),
+    ("chunked_response_read_whole", chunked_response_read_whole),
+    ("status_204_has_no_body", status_204_has_no_body),
+    ("status_304_has_no_body", status_304_has_no_body),
+    ("status_404_is_a_response", status_404_is_a_response),
+    ("status_500_is_a_response", status_500_is_a_response),
+    (
+        "status_599_unknown_code_is_a_response",
+        status_599_unknown_code_is_a_response,
+    ),
+    (
+        "redirect_not_followed_by_default",
+        redirect_not_followed_by_default,
+    ),
+    ("redirect_followed_when_asked", redirect_followed_when_asked),
+    (
+        "redirect_303_turns_post_into_get",
+        redirect_303_turns_post_into_get,
+    ),
+    (
+        "redirect_307_repeats_method_and_body",
+        redirect_307_repeats_method_and_body,
+    ),
+    ("redirect_limit_is_an_error", redirect_limit_is_an_error),
+    ("gzip_body_is_not_decoded", gzip_body_is_not_decoded),
+    (
+        "connection_refused_is_a_connect_error",
+        connection_refused_is_a_connect_error,
+    ),
+    (
+        "connect_timeout_is_a_timeout_error",
+        connect_timeout_is_a_timeout_error,
+    ),
+    (
+        "request_timeout_is_a_timeout_error",
+        request_timeout_is_a_timeout_error,
+    ),
+    (
+        "request_timeout_covers_the_body",
+        request_timeout_covers_the_body,
+    ),
+    (
+        "body_over_cap_is_body_too_large",
+        body_over_cap_is_body_too_large,
+    ),
+    ("endless_body_stops_at_cap", endless_body_stops_at_cap),
+    ("tls_with_the_test_ca", tls_with_the_test_ca),
+    ("tls_rejected_without_the_ca", tls_rejected_without_the_ca),
+    ("http2_over_tls_by_alpn", http2_over_tls_by_alpn),
+    (
+        "http11_when_server_offers_only_http11",
+        http11_when_server_offers_only_http11,
+    ),
+    (
+        "unix_socket_through_the_context",
+        unix_socket_through_the_context,
+    ),
+    (
+        "user_transport_through_the_context",
+        user_transport_through_the_context,
+    ),
+    (
+        "explicit_tcp_address_overrides_the_name",
+        explicit_tcp_address_overrides_the_name,
+    ),
+    (
+        "keep_alive_connection_is_reused",
+        keep_alive_connection_is_reused,
+    ),
+    (
+        "malformed_status_line_is_a_protocol_error",
+        malformed_status_line_is_a_protocol_error,
+    ),
+    ("truncated_body_is_an_error", truncated_body_is_an_error),
+    (
+        "truncated_chunked_body_is_an_error",
+        truncated_chunked_body_is_an_error,
+    ),
+    (
+        "invalid_url_is_an_invalid_url_error",
+        invalid_url_is_an_invalid_url_error,
+    ),
+];
+
+async fn script_mocks(env: &mut Env) {
+    let m = &mut env.mock;
+    m.mock("GET", "/moved")
+        .with_status(302)
+        .with_header("location", "/target")
+        .create_async()
+        .await;
+    m.mock("GET", "/target")
+        .with_status(200)
+        .with_body("target")
+        .create_async()
+        .await;
+    m.mock("POST", "/see-other")
+        .with_status(303)
+        .with_header("location", "/got")
+        .create_async()
+        .await;
+    m.mock("GET", "/got")
+        .with_status(200)
+        .with_body("got with get")
+        .create_async()
+        .await;
+    m.mock("PUT", "/temporary")
+        .with_status(307)
+        .with_header("location", "/put-here")
+        .create_async()
+        .await;
+    m.mock("PUT", "/put-here")
+        .match_body("again")
+        .with_status(200)
+        .with_body("put again")
+        .create_async()
+        .await;
+    m.mock("GET", "/loop")
+        .with_status(302)
+        .with_header("location", "/loop")
+        .create_async()
+        .await;
+    m.mock("GET", "/gzip")
+        .with_status(200)
+        .with_header("content-encoding", "gzip")
+        .with_header("content-type", "text/plain")
+        .with_body(GZIP_HELLO)
+        .create_async()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_backend_passes_every_case_or_says_unsupported() {
+    let mut env = Env::start().await;
+    script_mocks(&mut env).await;
+
+    let mut matrix = String::from("| case | hyper | reqwest | ureq |\n|---|---|---|---|\n");
+    let mut failures = Vec::new();
+    let mut counts = [0usize; 2];
+    for (name, case) in CASES {
+        let mut row = format!("| {name} |");
+        for backend in BACKENDS {
+            let outcome = tokio::time::timeout(Duration::from_secs(60), case(&env, backend))
+                .await
+                .unwrap_or_else(|_| Err("the case did not finish within 60 s".into()));
+            let cell = match outcome {
+                Ok(Support::Pass) => {
+                    counts[0] += 1;
+                    "pass".to_string()
+                }
+                Ok(Support::Unsupported(feature)) => {
+                    counts[1] += 1;
+                    format!("unsupported ({feature})")
+                }
+                Err(why) => {
+                    failures.push(format!("{name} on {}: {why}", backend.name()));
+                    "FAIL".to_string()
+                }
+            };
+            let _ = write!(row, " {cell} |");
+        }
+        matrix.push_str(&row);
+        matrix.push('\n');
+    }
+    println!("{matrix}");
+    println!(
+        "{} cases x {} backends: {} pass, {} unsupported, {} failed",
+        CASES.len(),
+        BACKENDS.len(),
+        counts[0],
+        counts[1],
+        failures.len()
+    );
+    env.stop().await;
+    assert!(CASES.len() >= 40, "the suite has {} cases", CASES.len());
+    assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
+}
