@@ -19,10 +19,9 @@ use http_body_util::BodyExt;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use paf_core::{
-    client::{request_ctx, with_timeout},
+    client::{get_request, with_timeout, FromSettings, Settings},
     ctx::{ConnKey, ConnectionInfo},
-    tls::ALPN_HTTP11,
-    Body, BoxFuture, Ctx, Error, Result,
+    Body, BoxFuture, Ctx, Result,
 };
 
 use crate::error::from_hyper;
@@ -43,118 +42,31 @@ pub struct Client {
 }
 
 struct Inner {
-    ctx: Ctx,
+    settings: Settings,
     pool: Arc<Pool>,
-    timeout: Option<Duration>,
-    http2_prior_knowledge: bool,
-    http1_only: bool,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("ctx", &self.inner.ctx)
-            .field("timeout", &self.inner.timeout)
-            .field("http2_prior_knowledge", &self.inner.http2_prior_knowledge)
-            .field("http1_only", &self.inner.http1_only)
+            .field("settings", &self.inner.settings)
             .finish_non_exhaustive()
     }
 }
 
-/// Builds a [`Client`]. Defaults: no request timeout, no connect timeout,
-/// HTTP/2 when ALPN picks it, idle connections kept 90 s, at most 32 idle
-/// connections per endpoint.
-#[derive(Debug)]
-pub struct ClientBuilder {
-    ctx: Ctx,
-    timeout: Option<Duration>,
-    connect_timeout: Option<Duration>,
-    http2_prior_knowledge: bool,
-    http1_only: bool,
-    idle_timeout: Duration,
-    max_idle_per_endpoint: usize,
-}
+/// Builds a [`Client`]: paf's shared client settings (see
+/// [`paf_core::client::Builder`] for the options and their defaults).
+pub type ClientBuilder = paf_core::client::Builder<Client>;
 
-impl Default for ClientBuilder {
-    fn default() -> Self {
-        ClientBuilder {
-            ctx: Ctx::new(),
-            timeout: None,
-            connect_timeout: None,
-            http2_prior_knowledge: false,
-            http1_only: false,
-            idle_timeout: Duration::from_secs(90),
-            max_idle_per_endpoint: 32,
-        }
-    }
-}
-
-impl ClientBuilder {
-    /// The context used for requests that carry none (see
-    /// [`paf_core::client::RequestExt::with_ctx`]): its TLS settings, routes,
-    /// endpoints and transports apply to every request.
-    pub fn ctx(mut self, ctx: Ctx) -> Self {
-        self.ctx = ctx;
-        self
-    }
-
-    /// Limits the whole exchange: connecting, sending, and reading the
-    /// response to its end. Passing it gives [`Error::Timeout`].
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Limits connecting (transport and TLS handshake), for contexts that do
-    /// not set their own.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// Speaks HTTP/2 without negotiation on connections without TLS.
-    pub fn http2_prior_knowledge(mut self, on: bool) -> Self {
-        self.http2_prior_knowledge = on;
-        self
-    }
-
-    /// Offers only `http/1.1` in ALPN.
-    pub fn http1_only(mut self, on: bool) -> Self {
-        self.http1_only = on;
-        self
-    }
-
-    /// How long an idle connection is kept for reuse.
-    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle_timeout = timeout;
-        self
-    }
-
-    /// How many idle HTTP/1.1 connections are kept per endpoint (0 turns
-    /// reuse off).
-    pub fn pool_max_idle_per_endpoint(mut self, max: usize) -> Self {
-        self.max_idle_per_endpoint = max;
-        self
-    }
-
-    /// The client.
-    pub fn build(self) -> Client {
-        let mut ctx = self.ctx;
-        if let (Some(timeout), None) = (self.connect_timeout, ctx.connect_timeout()) {
-            ctx = ctx.with_connect_timeout(timeout);
-        }
+impl FromSettings for Client {
+    fn from_settings(settings: Settings) -> Self {
+        let pool = Arc::new(Pool {
+            idle_timeout: settings.pool_idle_timeout,
+            max_idle: settings.pool_max_idle_per_endpoint,
+            state: Mutex::default(),
+        });
         Client {
-            inner: Arc::new(Inner {
-                ctx,
-                pool: Arc::new(Pool {
-                    idle_timeout: self.idle_timeout,
-                    max_idle: self.max_idle_per_endpoint,
-                    state: Mutex::default(),
-                }),
-                timeout: self.timeout,
-                http2_prior_knowledge: self.http2_prior_knowledge,
-                http1_only: self.http1_only,
-            }),
+            inner: Arc::new(Inner { settings, pool }),
         }
     }
 }
@@ -183,15 +95,7 @@ impl Client {
 
     /// `GET uri`.
     pub async fn get(&self, uri: &str) -> Result<Response<Body>> {
-        let uri: Uri = uri
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| Error::InvalidUrl {
-                url: uri.to_string(),
-                reason: e.to_string(),
-            })?;
-        let mut request = Request::new(Body::empty());
-        *request.uri_mut() = uri;
-        self.request(request).await
+        self.request(get_request(uri)?).await
     }
 }
 
@@ -206,12 +110,8 @@ impl paf_core::client::Client for Client {
 }
 
 async fn send(inner: Arc<Inner>, mut request: Request<Body>) -> Result<Response<Body>> {
-    let mut ctx = request_ctx(&mut request, &inner.ctx)?;
-    if inner.http1_only {
-        ctx = ctx.with_alpn(vec![ALPN_HTTP11.to_vec()]);
-    }
-    let timeout = inner.timeout;
-    with_timeout(timeout, exchange(&inner, ctx, request)).await
+    let ctx = inner.settings.request_ctx(&mut request)?;
+    with_timeout(inner.settings.timeout, exchange(&inner, ctx, request)).await
 }
 
 /// Sends on a pooled connection when there is one, on a new one otherwise.
@@ -249,7 +149,7 @@ async fn exchange(inner: &Inner, ctx: Ctx, mut request: Request<Body>) -> Result
     let connection = ctx.connect().await?;
     let info = connection.info;
     let io = TokioIo::new(connection.io);
-    let h2 = info.is_h2() || (inner.http2_prior_knowledge && !info.tls);
+    let h2 = info.is_h2() || (inner.settings.http2_prior_knowledge && !info.tls);
     if h2 {
         let (mut sender, conn) = http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())

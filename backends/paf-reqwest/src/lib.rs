@@ -39,10 +39,9 @@ use std::{
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use paf_core::{
-    client::{request_ctx, with_timeout},
+    client::{get_request, with_timeout, FromSettings, Settings},
     ctx::{ConnKey, Endpoint, Scheme},
     error::TimeoutKind,
-    tls::ALPN_HTTP11,
     Body, BoxFuture, Ctx, Error, Result,
 };
 
@@ -58,10 +57,7 @@ pub struct Client {
 }
 
 struct Inner {
-    ctx: Ctx,
-    timeout: Option<Duration>,
-    http2_prior_knowledge: bool,
-    http1_only: bool,
+    settings: Settings,
     /// reqwest fixes TLS settings, Unix sockets and address overrides when a
     /// client is built: one engine per connection key, each with its pool.
     engines: Mutex<HashMap<ConnKey, reqwest::Client>>,
@@ -70,66 +66,20 @@ struct Inner {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("ctx", &self.inner.ctx)
-            .field("timeout", &self.inner.timeout)
+            .field("settings", &self.inner.settings)
             .finish_non_exhaustive()
     }
 }
 
-/// Builds a [`Client`]; the settings and defaults are those of
-/// `paf_hyper::ClientBuilder`.
-#[derive(Debug, Default)]
-pub struct ClientBuilder {
-    ctx: Ctx,
-    timeout: Option<Duration>,
-    connect_timeout: Option<Duration>,
-    http2_prior_knowledge: bool,
-    http1_only: bool,
-}
+/// Builds a [`Client`]: paf's shared client settings (see
+/// [`paf_core::client::Builder`] for the options and their defaults).
+pub type ClientBuilder = paf_core::client::Builder<Client>;
 
-impl ClientBuilder {
-    /// The context used for requests that carry none.
-    pub fn ctx(mut self, ctx: Ctx) -> Self {
-        self.ctx = ctx;
-        self
-    }
-
-    /// Limits the whole exchange, body included ([`Error::Timeout`]).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Limits connecting, for contexts that set no connect timeout.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// Speaks HTTP/2 without negotiation on connections without TLS.
-    pub fn http2_prior_knowledge(mut self, on: bool) -> Self {
-        self.http2_prior_knowledge = on;
-        self
-    }
-
-    /// Offers only `http/1.1` in ALPN.
-    pub fn http1_only(mut self, on: bool) -> Self {
-        self.http1_only = on;
-        self
-    }
-
-    /// The client.
-    pub fn build(self) -> Client {
-        let mut ctx = self.ctx;
-        if let (Some(timeout), None) = (self.connect_timeout, ctx.connect_timeout()) {
-            ctx = ctx.with_connect_timeout(timeout);
-        }
+impl FromSettings for Client {
+    fn from_settings(settings: Settings) -> Self {
         Client {
             inner: Arc::new(Inner {
-                ctx,
-                timeout: self.timeout,
-                http2_prior_knowledge: self.http2_prior_knowledge,
-                http1_only: self.http1_only,
+                settings,
                 engines: Mutex::default(),
             }),
         }
@@ -160,15 +110,7 @@ impl Client {
 
     /// `GET uri`.
     pub async fn get(&self, uri: &str) -> Result<Response<Body>> {
-        let uri: http::Uri = uri
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| Error::InvalidUrl {
-                url: uri.to_string(),
-                reason: e.to_string(),
-            })?;
-        let mut request = Request::new(Body::empty());
-        *request.uri_mut() = uri;
-        self.request(request).await
+        self.request(get_request(uri)?).await
     }
 }
 
@@ -183,10 +125,7 @@ impl paf_core::client::Client for Client {
 }
 
 async fn send(inner: Arc<Inner>, mut request: Request<Body>) -> Result<Response<Body>> {
-    let mut ctx = request_ctx(&mut request, &inner.ctx)?;
-    if inner.http1_only {
-        ctx = ctx.with_alpn(vec![ALPN_HTTP11.to_vec()]);
-    }
+    let ctx = inner.settings.request_ctx(&mut request)?;
     let engine = inner.engine(&ctx)?;
     let connect_timeout = ctx.connect_timeout();
     let endpoint = ctx.endpoint()?;
@@ -202,7 +141,7 @@ async fn send(inner: Arc<Inner>, mut request: Request<Body>) -> Result<Response<
         Ok(response
             .map(|body| Body::wrap(body.map_err(move |e| classify_body(e, connect_timeout)))))
     };
-    with_timeout(inner.timeout, exchange).await
+    with_timeout(inner.settings.timeout, exchange).await
 }
 
 fn unsupported(feature: impl Into<String>) -> Error {
@@ -255,14 +194,16 @@ impl Inner {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .tcp_nodelay(true)
+            .pool_idle_timeout(self.settings.pool_idle_timeout)
+            .pool_max_idle_per_host(self.settings.pool_max_idle_per_endpoint)
             .tls_backend_preconfigured(config);
         if let Some(timeout) = ctx.connect_timeout() {
             builder = builder.connect_timeout(timeout);
         }
-        if self.http2_prior_knowledge && !https {
+        if self.settings.http2_prior_knowledge && !https {
             builder = builder.http2_prior_knowledge();
         }
-        if self.http1_only {
+        if self.settings.http1_only {
             builder = builder.http1_only();
         }
         builder = match ctx.endpoint()? {
@@ -369,10 +310,7 @@ mod tests {
 
     fn inner() -> Inner {
         Inner {
-            ctx: Ctx::new(),
-            timeout: None,
-            http2_prior_knowledge: false,
-            http1_only: false,
+            settings: Settings::default(),
             engines: Mutex::default(),
         }
     }

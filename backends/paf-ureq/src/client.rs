@@ -20,7 +20,11 @@ use http::{
     HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version,
 };
 use paf_core::{
-    blocking::Body, client::request_ctx, ctx::ConnKey, tls::ALPN_HTTP11, Ctx, Error, Result,
+    blocking::Body,
+    client::{get_request, FromSettings, Settings},
+    ctx::ConnKey,
+    tls::ALPN_HTTP11,
+    Ctx, Error, Result,
 };
 use ureq::{config::AutoHeaderValue, Agent, SendBody};
 
@@ -51,10 +55,7 @@ pub struct Client {
 }
 
 struct Inner {
-    ctx: Ctx,
-    timeout: Option<Duration>,
-    connect_timeout: Option<Duration>,
-    max_idle: usize,
+    settings: Settings,
     /// The configuration every agent starts from.
     config: ureq::config::Config,
     agents: Mutex<Agents>,
@@ -63,77 +64,19 @@ struct Inner {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("ctx", &self.inner.ctx)
-            .field("timeout", &self.inner.timeout)
-            .field("connect_timeout", &self.inner.connect_timeout)
-            .field("max_idle", &self.inner.max_idle)
+            .field("settings", &self.inner.settings)
             .finish_non_exhaustive()
     }
 }
 
-/// Builds a [`Client`]. Defaults: no request timeout, no connect timeout,
-/// idle connections kept 90 s, at most 32 idle connections per endpoint
-/// (the same as paf-hyper's client).
-#[derive(Debug)]
-pub struct ClientBuilder {
-    ctx: Ctx,
-    timeout: Option<Duration>,
-    connect_timeout: Option<Duration>,
-    idle_timeout: Duration,
-    max_idle_per_endpoint: usize,
-}
+/// Builds a [`Client`]: paf's shared client settings (see
+/// [`paf_core::client::Builder`] for the options and their defaults).
+/// ureq speaks HTTP/1.1 only: with `http2_prior_knowledge` set, requests
+/// to `http://` URLs are refused as unsupported.
+pub type ClientBuilder = paf_core::client::Builder<Client>;
 
-impl Default for ClientBuilder {
-    fn default() -> Self {
-        ClientBuilder {
-            ctx: Ctx::new(),
-            timeout: None,
-            connect_timeout: None,
-            idle_timeout: Duration::from_secs(90),
-            max_idle_per_endpoint: 32,
-        }
-    }
-}
-
-impl ClientBuilder {
-    /// The context used for requests that carry none (see
-    /// [`paf_core::client::RequestExt::with_ctx`]): its TLS settings, routes,
-    /// endpoints and transports apply to every such request.
-    pub fn ctx(mut self, ctx: Ctx) -> Self {
-        self.ctx = ctx;
-        self
-    }
-
-    /// Limits the whole exchange: connecting, sending, and reading the
-    /// response body to its end. Passing it gives [`Error::Timeout`] with
-    /// [`paf_core::error::TimeoutKind::Request`].
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Limits connecting (transport and TLS handshake) for every request
-    /// whose context sets no connect timeout of its own. Passing it gives
-    /// [`Error::Timeout`] with [`paf_core::error::TimeoutKind::Connect`].
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// How long an idle connection is kept for reuse.
-    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle_timeout = timeout;
-        self
-    }
-
-    /// How many idle connections are kept per endpoint (0 turns reuse off).
-    pub fn pool_max_idle_per_endpoint(mut self, max: usize) -> Self {
-        self.max_idle_per_endpoint = max;
-        self
-    }
-
-    /// The client.
-    pub fn build(self) -> Client {
+impl FromSettings for Client {
+    fn from_settings(settings: Settings) -> Self {
         // paf's common behaviour: every status is a response, redirects come
         // back as they are, nothing is decoded, no header is added that the
         // caller did not ask for, and the environment's proxy is not used
@@ -146,17 +89,14 @@ impl ClientBuilder {
             .accept(AutoHeaderValue::None)
             .accept_encoding(AutoHeaderValue::None)
             .allow_non_standard_methods(true)
-            .timeout_global(self.timeout)
-            .max_idle_connections(self.max_idle_per_endpoint)
-            .max_idle_connections_per_host(self.max_idle_per_endpoint)
-            .max_idle_age(self.idle_timeout)
+            .timeout_global(settings.timeout)
+            .max_idle_connections(settings.pool_max_idle_per_endpoint)
+            .max_idle_connections_per_host(settings.pool_max_idle_per_endpoint)
+            .max_idle_age(settings.pool_idle_timeout)
             .build();
         Client {
             inner: Arc::new(Inner {
-                ctx: self.ctx,
-                timeout: self.timeout,
-                connect_timeout: self.connect_timeout,
-                max_idle: self.max_idle_per_endpoint,
+                settings,
                 config,
                 agents: Mutex::default(),
             }),
@@ -189,15 +129,7 @@ impl Client {
 
     /// `GET url`.
     pub fn get(&self, url: &str) -> Result<Response<Body>> {
-        let uri: Uri = url
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| Error::InvalidUrl {
-                url: url.to_string(),
-                reason: e.to_string(),
-            })?;
-        let mut request = Request::new(Body::empty());
-        *request.uri_mut() = uri;
-        self.request(request)
+        self.request(get_request(url)?)
     }
 }
 
@@ -222,9 +154,15 @@ impl Inner {
             });
         }
         // ureq speaks HTTP/1.1 only: a server offered `h2` too would pick it.
-        let mut ctx = request_ctx(&mut request, &self.ctx)?.with_alpn(vec![ALPN_HTTP11.to_vec()]);
-        if let (Some(timeout), None) = (self.connect_timeout, ctx.connect_timeout()) {
-            ctx = ctx.with_connect_timeout(timeout);
+        let ctx = self
+            .settings
+            .request_ctx(&mut request)?
+            .with_alpn(vec![ALPN_HTTP11.to_vec()]);
+        if self.settings.http2_prior_knowledge && !ctx.tls_enabled() {
+            return Err(Error::Unsupported {
+                backend: crate::BACKEND,
+                feature: "HTTP/2 prior knowledge".into(),
+            });
         }
         let exchange = Exchange {
             url: request.uri().to_string(),
@@ -232,7 +170,7 @@ impl Inner {
                 .tls_enabled()
                 .then(|| ctx.server_name().ok().map(str::to_string))
                 .flatten(),
-            timeout: self.timeout,
+            timeout: self.settings.timeout,
         };
         let agent = self.agent(&ctx)?;
 
@@ -245,7 +183,11 @@ impl Inner {
         // A request whose body is in memory (or empty) can go again when a
         // pooled connection turns out to be closed; a streamed one cannot.
         let replayable = is_idempotent(&method) && (len == Some(0) || body.try_clone().is_some());
-        let attempts = if replayable { self.max_idle + 1 } else { 1 };
+        let attempts = if replayable {
+            self.settings.pool_max_idle_per_endpoint + 1
+        } else {
+            1
+        };
         let mut body = Some(body);
         let mut attempt = 1;
         let response = loop {
