@@ -1,0 +1,584 @@
+//! What to ask the CA for and how: the names, the contact, the keys, the
+//! directory, where to answer challenges and where to keep the results.
+//!
+//! It mirrors the OCaml original's `configuration` record, with the ACME
+//! directory and the transport to it added (the original passes them to
+//! `provision_certificate` apart). A [`Config`] is checked once, when
+//! [`ConfigBuilder::build`] makes it, so provisioning fails only for reasons
+//! found on the network.
+
+use std::{
+    fmt,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+
+use paf_core::{client::Client, Ctx};
+use rustls::pki_types::DnsName;
+
+use crate::{
+    challenge::Challenges,
+    error::{Error, Result},
+    store::Store,
+};
+
+/// The shortest seed [`AccountKey::Seed`] accepts: 128 bits.
+pub const MIN_SEED_LEN: usize = 16;
+
+const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(90);
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The ACME directory: which CA to ask.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Directory {
+    /// Let's Encrypt's production CA: certificates browsers trust, strict
+    /// rate limits.
+    LetsEncrypt,
+    /// Let's Encrypt's staging CA (the default): the same protocol, generous
+    /// limits, certificates nobody trusts. Try here first.
+    #[default]
+    LetsEncryptStaging,
+    /// Any ACME directory (a private CA, pebble in tests). When its HTTPS
+    /// certificate is not publicly trusted, add its CA with
+    /// [`ConfigBuilder::extra_ca_pem`].
+    Url(url::Url),
+}
+
+impl Directory {
+    /// The directory URL.
+    pub fn url(&self) -> &str {
+        match self {
+            Directory::LetsEncrypt => instant_acme::LetsEncrypt::Production.url(),
+            Directory::LetsEncryptStaging => instant_acme::LetsEncrypt::Staging.url(),
+            Directory::Url(url) => url.as_str(),
+        }
+    }
+}
+
+/// The ACME account key: it signs every request and identifies the account.
+///
+/// instant-acme signs with ECDSA P-256 (`ES256`), so every account key is a
+/// P-256 key, however it is obtained.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub enum AccountKey {
+    /// A new key, made when an account is created; with a persistence
+    /// directory it is stored there and the account reused (the default).
+    #[default]
+    Generate,
+    /// A PEM file holding a P-256 private key (PKCS#8 `PRIVATE KEY` or SEC1
+    /// `EC PRIVATE KEY`). The CA finds the account of this key, or makes one.
+    File(PathBuf),
+    /// Derived from this secret seed (at least [`MIN_SEED_LEN`] bytes) with
+    /// HKDF-SHA256: the same seed always gives the same key, hence the same
+    /// account, as the original's `account_seed`. Keep the seed as secret as
+    /// a key.
+    Seed(Vec<u8>),
+}
+
+impl fmt::Debug for AccountKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccountKey::Generate => f.write_str("Generate"),
+            AccountKey::File(path) => f.debug_tuple("File").field(path).finish(),
+            AccountKey::Seed(_) => f.write_str("Seed(<redacted>)"),
+        }
+    }
+}
+
+/// The certificate's key: a fresh one of a type for each certificate, or
+/// one the user brings.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub enum CertificateKey {
+    /// A new ECDSA P-256 key for every certificate (the default).
+    #[default]
+    EcdsaP256,
+    /// A new 2048-bit RSA key. Not supported: ring, paf's only crypto
+    /// provider, cannot generate RSA keys, so [`ConfigBuilder::build`]
+    /// answers [`Error::Unsupported`]. Generate the key elsewhere and pass
+    /// it with [`CertificateKey::Pem`].
+    Rsa2048,
+    /// A new 4096-bit RSA key. Not supported, as [`CertificateKey::Rsa2048`].
+    Rsa4096,
+    /// This PKCS#8 PEM private key (`PRIVATE KEY`): ECDSA P-256 or P-384,
+    /// Ed25519, or RSA. It is used for every certificate.
+    Pem(String),
+}
+
+impl fmt::Debug for CertificateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CertificateKey::EcdsaP256 => f.write_str("EcdsaP256"),
+            CertificateKey::Rsa2048 => f.write_str("Rsa2048"),
+            CertificateKey::Rsa4096 => f.write_str("Rsa4096"),
+            CertificateKey::Pem(_) => f.write_str("Pem(<redacted>)"),
+        }
+    }
+}
+
+/// One name the certificate is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Name {
+    Dns(String),
+    Ip(IpAddr),
+}
+
+impl Name {
+    fn parse(name: &str) -> Result<Name> {
+        if let Ok(ip) = name.parse::<IpAddr>() {
+            return Ok(Name::Ip(ip));
+        }
+        if name.starts_with("*.") {
+            return Err(Error::config(format!(
+                "{name:?} is a wildcard name: HTTP-01 cannot validate wildcards"
+            )));
+        }
+        let dns = DnsName::try_from(name)
+            .map_err(|_| Error::config(format!("{name:?} is not a valid host name")))?;
+        let dns = dns.as_ref().trim_end_matches('.').to_ascii_lowercase();
+        if !dns.contains('.') && dns != "localhost" {
+            // A CA only issues for names under a public suffix, and pebble
+            // for anything with a dot; a bare label is almost surely a typo.
+            return Err(Error::config(format!(
+                "{name:?} is not a fully qualified host name"
+            )));
+        }
+        Ok(Name::Dns(dns))
+    }
+
+    pub(crate) fn identifier(&self) -> instant_acme::Identifier {
+        match self {
+            Name::Dns(name) => instant_acme::Identifier::Dns(name.clone()),
+            Name::Ip(ip) => instant_acme::Identifier::Ip(*ip),
+        }
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Name::Dns(name) => f.write_str(name),
+            Name::Ip(ip) => write!(f, "{ip}"),
+        }
+    }
+}
+
+/// A checked configuration: build one with [`Config::builder`].
+///
+/// Cheap to clone; clones share the challenge store and the HTTP client.
+///
+/// Provisioning agrees to the CA's terms of service on the account holder's
+/// behalf, as the OCaml original does: read them (Let's Encrypt's are linked
+/// from its directory) before using a real CA.
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) names: Vec<Name>,
+    pub(crate) contact: Option<String>,
+    pub(crate) account_key: AccountKey,
+    pub(crate) certificate_key: CertificateKey,
+    pub(crate) directory: Directory,
+    pub(crate) http: Arc<dyn Client>,
+    pub(crate) challenge_addr: SocketAddr,
+    pub(crate) store: Option<Store>,
+    pub(crate) challenges: Challenges,
+    pub(crate) poll_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("hostnames", &self.hostnames())
+            .field("contact", &self.contact)
+            .field("account_key", &self.account_key)
+            .field("certificate_key", &self.certificate_key)
+            .field("directory", &self.directory.url())
+            .field("http", &self.http.backend())
+            .field("challenge_addr", &self.challenge_addr)
+            .field("store", &self.store)
+            .field("poll_timeout", &self.poll_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// A builder with the defaults: Let's Encrypt staging, a generated
+    /// account key, an ECDSA P-256 certificate key, challenges answered on
+    /// `0.0.0.0:80`, no persistence.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// The names the certificate is for, in the order given (lowercase).
+    pub fn hostnames(&self) -> Vec<String> {
+        self.names.iter().map(ToString::to_string).collect()
+    }
+
+    /// The contact URL given to the CA (`mailto:…`), if any.
+    pub fn contact(&self) -> Option<&str> {
+        self.contact.as_deref()
+    }
+
+    /// The ACME directory.
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    /// The store provisioning writes challenge answers to; serve it with
+    /// [`ChallengeHandler`](crate::ChallengeHandler).
+    pub fn challenges(&self) -> &Challenges {
+        &self.challenges
+    }
+
+    /// Where [`provision_with_challenge_server`](crate::provision_with_challenge_server)
+    /// listens.
+    pub fn challenge_addr(&self) -> SocketAddr {
+        self.challenge_addr
+    }
+
+    /// The persistence directory, if one was set.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+}
+
+/// Builds a [`Config`]; [`build`](ConfigBuilder::build) checks it.
+pub struct ConfigBuilder {
+    hostnames: Vec<String>,
+    contact: Option<String>,
+    account_key: AccountKey,
+    certificate_key: CertificateKey,
+    directory: Directory,
+    extra_ca_pem: Vec<u8>,
+    ctx: Option<Ctx>,
+    http: Option<Arc<dyn Client>>,
+    challenge_addr: SocketAddr,
+    storage: Option<PathBuf>,
+    challenges: Option<Challenges>,
+    poll_timeout: Duration,
+    request_timeout: Duration,
+}
+
+impl Default for ConfigBuilder {
+    fn default() -> Self {
+        ConfigBuilder {
+            hostnames: Vec::new(),
+            contact: None,
+            account_key: AccountKey::default(),
+            certificate_key: CertificateKey::default(),
+            directory: Directory::default(),
+            extra_ca_pem: Vec::new(),
+            ctx: None,
+            http: None,
+            challenge_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 80),
+            storage: None,
+            challenges: None,
+            poll_timeout: DEFAULT_POLL_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("hostnames", &self.hostnames)
+            .field("contact", &self.contact)
+            .field("account_key", &self.account_key)
+            .field("certificate_key", &self.certificate_key)
+            .field("directory", &self.directory)
+            .field("challenge_addr", &self.challenge_addr)
+            .field("storage", &self.storage)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConfigBuilder {
+    /// Adds a name to the certificate: a host name (`example.org`) or an IP
+    /// address, if the CA issues for those. Wildcards cannot be validated
+    /// over HTTP-01 and are refused.
+    pub fn hostname(mut self, name: impl Into<String>) -> Self {
+        self.hostnames.push(name.into());
+        self
+    }
+
+    /// Adds several names, as [`hostname`](ConfigBuilder::hostname).
+    pub fn hostnames<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.hostnames.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// The e-mail address the CA may write to about the account (expiry
+    /// warnings, incidents). Optional.
+    pub fn contact_email(mut self, email: impl Into<String>) -> Self {
+        self.contact = Some(email.into());
+        self
+    }
+
+    /// How the account key is obtained (default [`AccountKey::Generate`]).
+    pub fn account_key(mut self, key: AccountKey) -> Self {
+        self.account_key = key;
+        self
+    }
+
+    /// The certificate's key (default [`CertificateKey::EcdsaP256`]).
+    pub fn certificate_key(mut self, key: CertificateKey) -> Self {
+        self.certificate_key = key;
+        self
+    }
+
+    /// The ACME directory (default [`Directory::LetsEncryptStaging`]).
+    pub fn directory(mut self, directory: Directory) -> Self {
+        self.directory = directory;
+        self
+    }
+
+    /// Trusts the CA certificates of this PEM text for the connections to the
+    /// ACME server, beside Mozilla's roots: for a private CA or pebble.
+    pub fn extra_ca_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.extra_ca_pem.extend_from_slice(pem.as_ref());
+        self.extra_ca_pem.push(b'\n');
+        self
+    }
+
+    /// The transport context for ACME requests (routes, a proxy transport,
+    /// TLS settings), as the original passes its Mimic context. The
+    /// directory's URL fills in the rest per request.
+    pub fn ctx(mut self, ctx: Ctx) -> Self {
+        self.ctx = Some(ctx);
+        self
+    }
+
+    /// Sends ACME requests with this paf client (any backend) instead of a
+    /// [`paf_hyper::Client`] built from [`ctx`](ConfigBuilder::ctx) and
+    /// [`extra_ca_pem`](ConfigBuilder::extra_ca_pem); those two must then be
+    /// left unset, as the client has its own context.
+    pub fn http_client(mut self, client: Arc<dyn Client>) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Where [`provision_with_challenge_server`](crate::provision_with_challenge_server)
+    /// answers HTTP-01 challenges (default `0.0.0.0:80`: the CA always
+    /// connects to port 80 of the name; another port is only for test CAs
+    /// configured to use it, or behind a port forward).
+    pub fn challenge_addr(mut self, addr: SocketAddr) -> Self {
+        self.challenge_addr = addr;
+        self
+    }
+
+    /// Keeps the account credentials, the certificate and its key in this
+    /// directory (created if missing): an account found there is reused.
+    pub fn storage_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.storage = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Writes challenge answers to this store, to share it with a server
+    /// already running (by default each config has its own).
+    pub fn challenges(mut self, challenges: Challenges) -> Self {
+        self.challenges = Some(challenges);
+        self
+    }
+
+    /// How long to wait for the CA to validate the challenges, and again for
+    /// it to issue the certificate (default 90 s each).
+    pub fn poll_timeout(mut self, timeout: Duration) -> Self {
+        self.poll_timeout = timeout;
+        self
+    }
+
+    /// How long one ACME request may take, connecting and reading the
+    /// answer included (default 30 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Checks the configuration and builds the HTTP client.
+    ///
+    /// Fails with [`Error::Config`] for no name, a wildcard or malformed
+    /// name, a malformed e-mail address, a seed shorter than
+    /// [`MIN_SEED_LEN`], or an HTTP client given together with a context or
+    /// extra CA; with [`Error::Unsupported`] for RSA key generation; with
+    /// [`Error::Paf`] for an extra CA PEM that does not parse.
+    pub fn build(self) -> Result<Config> {
+        if self.hostnames.is_empty() {
+            return Err(Error::config("no hostname to get a certificate for"));
+        }
+        let mut names: Vec<Name> = Vec::with_capacity(self.hostnames.len());
+        for name in &self.hostnames {
+            let name = Name::parse(name)?;
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let contact = self.contact.as_deref().map(mailto).transpose()?;
+        if let AccountKey::Seed(seed) = &self.account_key {
+            if seed.len() < MIN_SEED_LEN {
+                return Err(Error::config(format!(
+                    "the account key seed has {} bytes, at least {MIN_SEED_LEN} are needed",
+                    seed.len()
+                )));
+            }
+        }
+        if let CertificateKey::Rsa2048 | CertificateKey::Rsa4096 = self.certificate_key {
+            return Err(Error::Unsupported {
+                what: "generating RSA certificate keys: ring, paf's crypto provider, cannot \
+                       generate RSA keys; make one elsewhere (e.g. `openssl genpkey -algorithm RSA`) \
+                       and pass it as CertificateKey::Pem, or use CertificateKey::EcdsaP256"
+                    .into(),
+            });
+        }
+        let http = match self.http {
+            Some(client) => {
+                if self.ctx.is_some() || !self.extra_ca_pem.is_empty() {
+                    return Err(Error::config(
+                        "an HTTP client was given together with a context or extra CA \
+                         certificates: put those in the client's own context",
+                    ));
+                }
+                client
+            }
+            None => {
+                let mut ctx = self.ctx.unwrap_or_default();
+                if !self.extra_ca_pem.is_empty() {
+                    ctx = ctx.with_ca_pem(&self.extra_ca_pem)?;
+                }
+                let client = paf_hyper::Client::builder()
+                    .ctx(ctx)
+                    .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
+                    .build();
+                Arc::new(client)
+            }
+        };
+        Ok(Config {
+            names,
+            contact,
+            account_key: self.account_key,
+            certificate_key: self.certificate_key,
+            directory: self.directory,
+            http,
+            challenge_addr: self.challenge_addr,
+            store: self.storage.map(Store::new),
+            challenges: self.challenges.unwrap_or_default(),
+            poll_timeout: self.poll_timeout,
+            request_timeout: self.request_timeout,
+        })
+    }
+}
+
+/// `someone@example.org` (or `mailto:someone@example.org`) as the contact
+/// URL ACME wants.
+fn mailto(email: &str) -> Result<String> {
+    let address = email.strip_prefix("mailto:").unwrap_or(email);
+    let valid = address
+        .split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !address
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | '<' | '>'));
+    if !valid {
+        return Err(Error::config(format!("{email:?} is not an e-mail address")));
+    }
+    Ok(format!("mailto:{address}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked_lowercased_and_deduplicated() {
+        let config = Config::builder()
+            .hostnames(["Example.ORG", "www.example.org", "example.org", "192.0.2.1"])
+            .build()
+            .unwrap();
+        assert_eq!(
+            config.hostnames(),
+            ["example.org", "www.example.org", "192.0.2.1"]
+        );
+    }
+
+    #[test]
+    fn no_name_wildcards_and_garbage_are_config_errors() {
+        assert!(Config::builder().build().unwrap_err().is_config());
+        for bad in ["*.example.org", "exa mple.org", "intranet", ""] {
+            let err = Config::builder().hostname(bad).build().unwrap_err();
+            assert!(err.is_config(), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn contact_becomes_a_mailto_url() {
+        let config = Config::builder()
+            .hostname("example.org")
+            .contact_email("ops@example.org")
+            .build()
+            .unwrap();
+        assert_eq!(config.contact(), Some("mailto:ops@example.org"));
+        for bad in ["ops", "ops@localhost", "a b@example.org", "@example.org"] {
+            let err = Config::builder()
+                .hostname("example.org")
+                .contact_email(bad)
+                .build()
+                .unwrap_err();
+            assert!(err.is_config(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn rsa_key_generation_is_reported_unsupported() {
+        for key in [CertificateKey::Rsa2048, CertificateKey::Rsa4096] {
+            let err = Config::builder()
+                .hostname("example.org")
+                .certificate_key(key)
+                .build()
+                .unwrap_err();
+            assert!(err.is_unsupported(), "{err}");
+            assert!(err.to_string().contains("CertificateKey::Pem"));
+        }
+    }
+
+    #[test]
+    fn short_seed_is_refused_and_seeds_are_not_printed() {
+        let err = Config::builder()
+            .hostname("example.org")
+            .account_key(AccountKey::Seed(b"short".to_vec()))
+            .build()
+            .unwrap_err();
+        assert!(err.is_config());
+        let key = AccountKey::Seed(b"a secret seed of enough length".to_vec());
+        assert_eq!(format!("{key:?}"), "Seed(<redacted>)");
+    }
+
+    #[test]
+    fn a_client_excludes_a_context() {
+        let err = Config::builder()
+            .hostname("example.org")
+            .http_client(Arc::new(paf_hyper::Client::new()))
+            .ctx(Ctx::new())
+            .build()
+            .unwrap_err();
+        assert!(err.is_config());
+    }
+
+    #[test]
+    fn defaults_are_staging_and_port_80() {
+        let config = Config::builder().hostname("example.org").build().unwrap();
+        assert_eq!(config.directory(), &Directory::LetsEncryptStaging);
+        assert!(config.directory().url().contains("staging"));
+        assert_eq!(config.challenge_addr().port(), 80);
+        assert!(config.store().is_none());
+    }
+}

@@ -1,0 +1,338 @@
+//! A real ACME server for the tests: pebble, with pebble-challtestsrv as its
+//! DNS server (every name resolves to 127.0.0.1), both on free loopback
+//! ports, killed when the [`Pebble`] value is dropped.
+//!
+//! Pebble validates HTTP-01 by connecting to `httpPort` of 127.0.0.1, where
+//! the test runs paf's challenge server. Random validation sleeps are off
+//! (`PEBBLE_VA_NOSLEEP=1`); the default 5% rejection of good nonces stays
+//! on, so every run goes through instant-acme's `badNonce` retries.
+#![allow(dead_code, unreachable_pub)]
+
+use std::{
+    fs,
+    io::Write,
+    net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use paf_core::Ctx;
+use paf_le::{Certificate, ConfigBuilder, Directory};
+use rustls::{
+    client::{danger::ServerCertVerifier, WebPkiServerVerifier},
+    pki_types::{CertificateDer, ServerName, UnixTime},
+    RootCertStore,
+};
+
+const READY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A running pebble and its DNS server.
+pub struct Pebble {
+    dir: tempfile::TempDir,
+    pebble: Child,
+    dns: Child,
+    /// The ACME directory URL.
+    pub directory_url: String,
+    /// The management interface (`/roots/0` is the issuing root).
+    pub management_url: String,
+    /// The port pebble validates HTTP-01 challenges on.
+    pub http_port: u16,
+    /// The CA of pebble's own HTTPS listeners (a self-signed certificate).
+    pub listener_ca_pem: String,
+}
+
+impl Drop for Pebble {
+    fn drop(&mut self) {
+        for child in [&mut self.pebble, &mut self.dns] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Whether both binaries are on PATH.
+fn installed() -> bool {
+    let on_path = |name: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
+    };
+    on_path("pebble") && on_path("pebble-challtestsrv")
+}
+
+/// Free loopback ports, each free for TCP and UDP when picked. The sockets
+/// are held until all are picked so that no two are the same.
+fn free_ports(count: usize) -> Vec<u16> {
+    let mut held = Vec::new();
+    while held.len() < count {
+        let tcp = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free TCP port");
+        let port = tcp.local_addr().expect("local address").port();
+        if let Ok(udp) = UdpSocket::bind((Ipv4Addr::LOCALHOST, port)) {
+            held.push((tcp, udp, port));
+        }
+    }
+    held.into_iter().map(|(_, _, port)| port).collect()
+}
+
+impl Pebble {
+    /// Starts pebble and its DNS server. Without them on PATH: fails the
+    /// test when `CI` is set, else prints why and returns `None` (the test
+    /// then passes without running).
+    pub fn start() -> Option<Pebble> {
+        Self::start_with_env(&[])
+    }
+
+    /// [`Pebble::start`] with extra environment variables for pebble.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Option<Pebble> {
+        if !installed() {
+            let message = "pebble and pebble-challtestsrv are not on PATH \
+                           (Debian: `apt-get install -y pebble`)";
+            if std::env::var_os("CI").is_some() {
+                panic!("{message}: the ACME tests cannot run");
+            }
+            // Straight to the stream: libtest hides what `eprintln!` says
+            // in a passing test.
+            let _ = writeln!(std::io::stderr(), "skipping an ACME test: {message}");
+            return None;
+        }
+        // A port picked free can be taken by someone else before pebble
+        // binds it; try again with new ports then.
+        let mut last_failure = String::new();
+        for _ in 0..3 {
+            match Self::try_start(env) {
+                Ok(pebble) => return Some(pebble),
+                Err(failure) => last_failure = failure,
+            }
+        }
+        panic!("pebble did not start: {last_failure}");
+    }
+
+    fn try_start(env: &[(&str, &str)]) -> Result<Pebble, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let ports = free_ports(6);
+        let (acme, management, http, tls, dns, dns_management) =
+            (ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]);
+
+        let listener = rcgen::generate_simple_self_signed(vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+        ])
+        .map_err(|e| e.to_string())?;
+        let cert_path = dir.path().join("listener-cert.pem");
+        let key_path = dir.path().join("listener-key.pem");
+        fs::write(&cert_path, listener.cert.pem()).map_err(|e| e.to_string())?;
+        fs::write(&key_path, listener.signing_key.serialize_pem()).map_err(|e| e.to_string())?;
+        let config = serde_json::json!({
+            "pebble": {
+                "listenAddress": format!("127.0.0.1:{acme}"),
+                "managementListenAddress": format!("127.0.0.1:{management}"),
+                "certificate": cert_path,
+                "privateKey": key_path,
+                "httpPort": http,
+                // TLS-ALPN-01 is not used: nothing listens there.
+                "tlsPort": tls,
+                "ocspResponderURL": "",
+                "externalAccountBindingRequired": false,
+            }
+        });
+        let config_path = dir.path().join("pebble-config.json");
+        fs::write(&config_path, config.to_string()).map_err(|e| e.to_string())?;
+
+        let log = |name: &str| -> Result<Stdio, String> {
+            let file = fs::File::create(dir.path().join(name)).map_err(|e| e.to_string())?;
+            Ok(Stdio::from(file))
+        };
+        let dns_child = Command::new("pebble-challtestsrv")
+            .args(["-dns01", &format!("127.0.0.1:{dns}")])
+            .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
+            .args(["-management", &format!("127.0.0.1:{dns_management}")])
+            .args(["-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""])
+            .stdin(Stdio::null())
+            .stdout(log("challtestsrv.log")?)
+            .stderr(log("challtestsrv.err")?)
+            .spawn()
+            .map_err(|e| format!("cannot run pebble-challtestsrv: {e}"))?;
+        let pebble_child = Command::new("pebble")
+            .arg("-config")
+            .arg(&config_path)
+            .args(["-dnsserver", &format!("127.0.0.1:{dns}")])
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env_remove("PEBBLE_WFE_NONCEREJECT")
+            .env_remove("PEBBLE_VA_ALWAYS_VALID")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(log("pebble.log")?)
+            .stderr(log("pebble.err")?)
+            .spawn();
+        let pebble_child = match pebble_child {
+            Ok(child) => child,
+            Err(e) => {
+                let mut dns_child = dns_child;
+                let _ = dns_child.kill();
+                let _ = dns_child.wait();
+                return Err(format!("cannot run pebble: {e}"));
+            }
+        };
+        let mut pebble = Pebble {
+            dir,
+            pebble: pebble_child,
+            dns: dns_child,
+            directory_url: format!("https://127.0.0.1:{acme}/dir"),
+            management_url: format!("https://127.0.0.1:{management}"),
+            http_port: http,
+            listener_ca_pem: listener.cert.pem(),
+        };
+        pebble.wait_ready(&[acme, management, dns, dns_management])?;
+        Ok(pebble)
+    }
+
+    /// Waits until every port accepts connections, or one process died.
+    fn wait_ready(&mut self, ports: &[u16]) -> Result<(), String> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        for &port in ports {
+            loop {
+                if let Some(exited) = self.exited() {
+                    return Err(format!("{exited}:\n{}", self.logs()));
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    return Err(format!("port {port} never opened:\n{}", self.logs()));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Ok(())
+    }
+
+    /// Which process died, if one did.
+    fn exited(&mut self) -> Option<String> {
+        for (name, child) in [
+            ("pebble", &mut self.pebble),
+            ("challtestsrv", &mut self.dns),
+        ] {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(format!("{name} exited with {status}"));
+            }
+        }
+        None
+    }
+
+    /// Everything both processes printed, for failure messages.
+    pub fn logs(&self) -> String {
+        let read = |name: &str| fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+        [
+            "pebble.log",
+            "pebble.err",
+            "challtestsrv.log",
+            "challtestsrv.err",
+        ]
+        .iter()
+        .map(|name| format!("--- {name}\n{}", read(name)))
+        .collect()
+    }
+
+    /// Where paf's challenge server must listen for pebble to reach it.
+    pub fn challenge_addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.http_port))
+    }
+
+    /// A configuration for `names` against this pebble: its directory, its
+    /// listener's CA trusted, challenges answered on its `httpPort`.
+    pub fn config(&self, names: &[&str]) -> ConfigBuilder {
+        let directory = url::Url::parse(&self.directory_url).expect("directory URL");
+        paf_le::Config::builder()
+            .hostnames(names.iter().copied())
+            .directory(Directory::Url(directory))
+            .extra_ca_pem(&self.listener_ca_pem)
+            .challenge_addr(self.challenge_addr())
+            .poll_timeout(Duration::from_secs(20))
+            .request_timeout(Duration::from_secs(10))
+    }
+
+    /// A transport context that trusts pebble's listener certificate.
+    pub fn ctx(&self) -> Ctx {
+        Ctx::new()
+            .with_ca_pem(self.listener_ca_pem.as_bytes())
+            .expect("the listener certificate parses")
+    }
+
+    /// The root that signs pebble's certificates, from the management
+    /// interface.
+    pub async fn root_pem(&self) -> String {
+        let client = paf_hyper::Client::builder().ctx(self.ctx()).build();
+        let response = client
+            .get(&format!("{}/roots/0", self.management_url))
+            .await
+            .expect("pebble's management interface answers");
+        assert!(
+            response.status().is_success(),
+            "GET /roots/0: {}",
+            response.status()
+        );
+        response
+            .into_body()
+            .to_string(1 << 16)
+            .await
+            .expect("the root PEM is read")
+    }
+
+    /// The path of an endpoint of the directory (`newAccount` →
+    /// `/sign-me-up`).
+    pub async fn directory_path(&self, field: &str) -> String {
+        let client = paf_hyper::Client::builder().ctx(self.ctx()).build();
+        let response = client.get(&self.directory_url).await.expect("directory");
+        let body = response
+            .into_body()
+            .to_bytes(1 << 16)
+            .await
+            .expect("directory body");
+        let directory: serde_json::Value = serde_json::from_slice(&body).expect("directory JSON");
+        let url = directory[field].as_str().expect("directory field");
+        url::Url::parse(url)
+            .expect("directory URL")
+            .path()
+            .to_string()
+    }
+
+    /// The temporary directory of this instance, for test files.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Verifies `cert`'s chain up to `root_pem` for `name` as a TLS client
+/// would: signatures, validity, and that the leaf covers the name.
+pub fn verify(root_pem: &str, cert: &Certificate, name: &str) -> Result<(), rustls::Error> {
+    verify_chain(root_pem, cert.chain(), name)
+}
+
+/// [`verify`] for a chain, leaf first.
+pub fn verify_chain(
+    root_pem: &str,
+    chain: &[CertificateDer<'static>],
+    name: &str,
+) -> Result<(), rustls::Error> {
+    let mut roots = RootCertStore::empty();
+    let root = paf_core::tls::certificates_from_pem(root_pem.as_bytes()).expect("root PEM");
+    let (added, _) = roots.add_parsable_certificates(root);
+    assert_eq!(added, 1, "pebble's root is one certificate");
+    let verifier =
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), paf_core::tls::provider())
+            .build()
+            .expect("a verifier");
+    let server_name = ServerName::try_from(name.to_string()).expect("a server name");
+    let (leaf, intermediates) = chain.split_first().expect("a non-empty chain");
+    verifier
+        .verify_server_cert(leaf, intermediates, &server_name, &[], UnixTime::now())
+        .map(|_| ())
+}
+
+/// A scratch directory path that does not exist yet.
+pub fn fresh_dir(parent: &Path, name: &str) -> PathBuf {
+    let path = parent.join(name);
+    assert!(!path.exists());
+    path
+}
