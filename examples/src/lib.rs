@@ -3,7 +3,8 @@
 //! - `hello_server`: the smallest server, stopped cleanly on Ctrl-C;
 //! - `get`: fetch a URL and print status, headers and body;
 //! - `unix_socket`: a server and a client talking over a Unix socket;
-//! - `https_server`: HTTPS with ALPN h2 from a generated or given certificate.
+//! - `https_server`: HTTPS with ALPN h2 from a generated or given certificate;
+//! - `cohttp_port`: a cohttp-lwt-unix client and server program ported to paf-compat.
 //!
 //! Run one with `cargo run -p paf-examples --example NAME -- ARGS`.
 #![forbid(unsafe_code)]

@@ -2,7 +2,9 @@
 //!
 //! CoHTTP raises OCaml exceptions (`Parsing.Parse_error`, `Invalid_argument`)
 //! where this crate returns an [`Error`]; every variant names the input that
-//! was refused so the message is useful on its own.
+//! was refused so the message is useful on its own. What goes wrong in an
+//! exchange (connecting, TLS, a timeout, a body over its cap) is paf-core's
+//! [`paf_core::Error`], kept whole in [`Error::Http`].
 
 /// What went wrong in a paf-compat conversion or parser.
 #[derive(Debug, thiserror::Error)]
@@ -88,9 +90,37 @@ pub enum Error {
         /// The version as given.
         version: String,
     },
+
+    /// An HTTP exchange failed: an invalid URL, connecting, TLS, a timeout,
+    /// the protocol, a body over its cap (Lwt's exceptions in CoHTTP). The
+    /// paf-core error is kept whole; match on it or use its predicates
+    /// (`is_timeout`, `is_connect`, `is_body_too_large`…).
+    #[error(transparent)]
+    Http(#[from] paf_core::Error),
+
+    /// The backend asked for was not compiled in: its Cargo feature of
+    /// paf-compat is off.
+    #[error("the {backend} backend is not enabled: turn on paf-compat's \"{backend}\" feature")]
+    BackendDisabled {
+        /// The backend's name, which is also its feature's.
+        backend: &'static str,
+    },
 }
 
 impl Error {
+    /// The paf-core error of a failed exchange ([`Error::Http`]).
+    pub fn as_http(&self) -> Option<&paf_core::Error> {
+        match self {
+            Error::Http(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// True for [`Error::BackendDisabled`].
+    pub fn is_backend_disabled(&self) -> bool {
+        matches!(self, Error::BackendDisabled { .. })
+    }
+
     /// True when the error comes from parsing text (an `Accept*` value).
     pub fn is_parse(&self) -> bool {
         matches!(self, Error::AcceptSyntax { .. })

@@ -1,0 +1,287 @@
+//! CoHTTP's client (`Cohttp_lwt.S.Client`, as `Cohttp_lwt_unix.Client`):
+//! `get`, `head`, `delete`, `post`, `put`, `patch`, `post_form`, `call` and
+//! `callv`, on the async backend the Cargo features chose.
+//!
+//! CoHTTP's optional arguments (`?ctx`, `?headers`, `?body`, `?chunked`)
+//! are methods of the [`Call`] each function returns; awaiting the call
+//! sends it:
+//!
+//! | CoHTTP | paf-compat |
+//! |---|---|
+//! | `Client.get uri` | `client.get(uri).await?` |
+//! | `Client.get ~ctx ~headers uri` | `client.get(uri).ctx(ctx).headers(h).await?` |
+//! | `Client.post ~body ~chunked:false uri` | `client.post(uri).body(b).chunked(false).await?` |
+//! | `Client.call ~headers ~body meth uri` | `client.call(meth, uri).headers(h).body(b).await?` |
+//!
+//! Each answers `(Response, Body)` as CoHTTP does (`head` only the
+//! [`Response`], as CoHTTP's); the body is still on the wire until read, so
+//! read or [`drain`](Body::drain) it for the connection to be reused.
+//! Status codes of any value are responses; `Err` means no response was had.
+
+use std::future::IntoFuture;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use paf_core::{redirect, BoxFuture};
+
+use crate::call::{call_options, callv_requests, callv_type, client_functions, Outgoing};
+use crate::code::Method;
+use crate::request::IntoUri;
+use crate::settings::{build_backend, settings_setters, Settings};
+use crate::transfer::Encoding;
+use crate::{Body, Error, Request, Response};
+
+/// The async engines paf-compat can drive; each is a Cargo feature of the
+/// same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// hyper (feature `hyper`, on by default): HTTP/1.1 and HTTP/2 over
+    /// every transport a context resolves (TCP, TLS, Unix sockets, user
+    /// transports).
+    Hyper,
+    /// reqwest (feature `reqwest`): HTTP/1.1 and HTTP/2 over TCP, TLS and
+    /// Unix sockets; a user transport is [`paf_core::Error::Unsupported`].
+    Reqwest,
+}
+
+impl Backend {
+    /// The backend's name, which is also its Cargo feature's.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::Hyper => "hyper",
+            Backend::Reqwest => "reqwest",
+        }
+    }
+
+    /// Whether the backend is compiled in.
+    pub const fn is_enabled(self) -> bool {
+        match self {
+            Backend::Hyper => cfg!(feature = "hyper"),
+            Backend::Reqwest => cfg!(feature = "reqwest"),
+        }
+    }
+}
+
+impl Default for Backend {
+    /// hyper when its feature is on, else reqwest.
+    fn default() -> Self {
+        if cfg!(feature = "hyper") {
+            Backend::Hyper
+        } else {
+            Backend::Reqwest
+        }
+    }
+}
+
+/// An async HTTP client with CoHTTP's functions. Cheap to clone: clones
+/// share the backend and its connection pool.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), paf_compat::Error> {
+/// use paf_compat::{Client, Header};
+///
+/// let client = Client::new();
+/// let (res, body) = client
+///     .get("http://127.0.0.1:8080/")
+///     .headers(Header::init_with("accept", "text/plain"))
+///     .await?;
+/// println!("{} {}", res.status(), body.to_string().await?);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    engine: Arc<dyn paf_core::client::Client>,
+    redirect: redirect::Policy,
+    body_limit: usize,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("backend", &self.engine.backend())
+            .field("redirect", &self.redirect)
+            .field("body_limit", &self.body_limit)
+            .finish()
+    }
+}
+
+/// Configures a [`Client`]: the backend and paf's settings (CoHTTP has
+/// none of these; its defaults are kept: no timeout, no redirect followed).
+#[derive(Debug, Clone, Default)]
+pub struct ClientBuilder {
+    backend: Backend,
+    settings: Settings,
+}
+
+impl ClientBuilder {
+    /// Which engine sends the requests (default [`Backend::default`]).
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    settings_setters!();
+
+    /// The client, or [`Error::BackendDisabled`] when the backend's feature
+    /// is off.
+    pub fn build(self) -> Result<Client, Error> {
+        let settings = &self.settings;
+        let engine: Arc<dyn paf_core::client::Client> = match self.backend {
+            #[cfg(feature = "hyper")]
+            Backend::Hyper => Arc::new(build_backend!(paf_hyper::Client::builder(), settings)),
+            #[cfg(feature = "reqwest")]
+            Backend::Reqwest => Arc::new(build_backend!(paf_reqwest::Client::builder(), settings)),
+            #[allow(unreachable_patterns)]
+            disabled => {
+                return Err(Error::BackendDisabled {
+                    backend: disabled.name(),
+                })
+            }
+        };
+        Ok(Client {
+            engine,
+            redirect: settings.redirect,
+            body_limit: settings.body_limit,
+        })
+    }
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Client::new()
+    }
+}
+
+impl Client {
+    /// A client on the default backend with the default settings.
+    pub fn new() -> Client {
+        ClientBuilder::default()
+            .build()
+            .expect("the default backend is one whose feature is on")
+    }
+
+    /// A builder, to pick the backend or change the settings.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client on this backend with the default settings, or
+    /// [`Error::BackendDisabled`] when its feature is off.
+    pub fn with_backend(backend: Backend) -> Result<Client, Error> {
+        Client::builder().backend(backend).build()
+    }
+
+    client_functions!(dyn paf_core::client::Client);
+
+    /// Sends through the backend, following redirects as the policy says.
+    async fn send(
+        &self,
+        request: http::Request<paf_core::Body>,
+    ) -> Result<(Response, Body), Error> {
+        let response = redirect::send(&*self.engine, request, self.redirect).await?;
+        let (parts, body) = response.into_parts();
+        Ok((Response::of_http(&parts), Body::of_stream(body)))
+    }
+}
+
+/// One call being prepared: CoHTTP's optional arguments as methods. Await
+/// it (or call [`send`](Call::send)) to send it. `T` is what it answers:
+/// `(Response, Body)`, or the [`Response`] alone for `head`.
+#[must_use = "a call is sent only when awaited"]
+pub struct Call<T = (Response, Body)> {
+    client: Client,
+    out: Outgoing<Body>,
+    answer: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for Call<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Call").field(&self.out).finish()
+    }
+}
+
+impl<T> Call<T> {
+    call_options!(Body);
+
+    async fn exchange(self) -> Result<(Response, Body), Error> {
+        let Call {
+            client, mut out, ..
+        } = self;
+        let body = out.body.take().unwrap_or_default();
+        let (encoding, body) = match out.chunked {
+            Some(true) => (Some(Encoding::Chunked), body),
+            Some(false) => {
+                let (len, body) = body.length(client.body_limit).await?;
+                (Some(Encoding::Fixed(len)), body)
+            }
+            None => (None, body),
+        };
+        let request = out.into_http(encoding, body.into_core())?;
+        client.send(request).await
+    }
+}
+
+impl Call<(Response, Body)> {
+    /// Sends the request; the same as awaiting the call.
+    pub fn send(self) -> BoxFuture<'static, Result<(Response, Body), Error>> {
+        Box::pin(self.exchange())
+    }
+}
+
+impl Call<Response> {
+    /// Sends the request; the same as awaiting the call.
+    pub fn send(self) -> BoxFuture<'static, Result<Response, Error>> {
+        Box::pin(async move { Ok(self.exchange().await?.0) })
+    }
+}
+
+impl IntoFuture for Call<(Response, Body)> {
+    type Output = Result<(Response, Body), Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        self.send()
+    }
+}
+
+impl IntoFuture for Call<Response> {
+    type Output = Result<Response, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        self.send()
+    }
+}
+
+callv_type!(
+    "Callv",
+    "A `callv` batch being prepared (see [`Client::callv`]). Await it for the responses, in order.",
+    "a batch is sent only when awaited"
+);
+
+impl Callv {
+    /// Sends the batch; the same as awaiting it.
+    pub fn send(self) -> BoxFuture<'static, Result<Vec<(Response, Body)>, Error>> {
+        Box::pin(async move {
+            let requests = callv_requests(self.uri, self.requests, self.ctx)?;
+            let mut answers = Vec::with_capacity(requests.len());
+            for request in requests {
+                let (response, body) = self.client.send(request).await?;
+                // Read whole, so the connection is free for the next one.
+                let body = body.to_bytes_with_limit(self.client.body_limit).await?;
+                answers.push((response, Body::of_bytes(body)));
+            }
+            Ok(answers)
+        })
+    }
+}
+
+impl IntoFuture for Callv {
+    type Output = Result<Vec<(Response, Body)>, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        self.send()
+    }
+}
