@@ -176,6 +176,7 @@ async fn upload_of_256_mib_streams_with_bounded_memory() {
     assert_eq!(received, total);
     assert_eq!(flight.consumed.load(Ordering::SeqCst), total);
     let peak = flight.peak.load(Ordering::SeqCst);
+    println!("upload: at most {peak} bytes produced ahead of the server");
     assert!(
         peak <= 32 * MIB,
         "{peak} bytes were produced ahead of the server: the upload was buffered"
@@ -209,6 +210,7 @@ async fn download_of_256_mib_streams_with_bounded_memory() {
     }
     assert_eq!(n, total);
     let peak = flight.peak.load(Ordering::SeqCst);
+    println!("download: at most {peak} bytes produced ahead of the client");
     assert!(
         peak <= 32 * MIB,
         "{peak} bytes were produced ahead of the client: the download was buffered"
