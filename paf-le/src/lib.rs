@@ -79,7 +79,7 @@
 //! a stored account is reused.
 //!
 //! # Example program
-//! `cargo run -p paf-le --example letsencrypt -- --email you@example.org
+//! `cargo run -p paf-examples --example letsencrypt -- --email you@example.org
 //! example.org` runs the whole flow against Let's Encrypt staging (or
 //! `--directory URL` with `--ca FILE` for a private CA) and prints where the
 //! certificate was written.

@@ -1,7 +1,7 @@
 //! Gets a certificate over ACME HTTP-01 and writes it to a directory.
 //!
 //! ```text
-//! cargo run -p paf-le --example letsencrypt -- [options] HOSTNAME...
+//! cargo run -p paf-examples --example letsencrypt -- [options] HOSTNAME...
 //!   --directory staging|production|URL   the ACME directory (default: staging)
 //!   --ca FILE        trust this CA (PEM) for the directory's HTTPS (private CAs, pebble)
 //!   --email ADDRESS  the account's contact address
