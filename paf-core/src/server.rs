@@ -144,6 +144,17 @@ pub enum ServerError {
         /// The engine's error.
         source: BoxError,
     },
+    /// The request body is larger than the server's limit: its
+    /// `Content-Length` said so (the handler is not called), or the limit
+    /// was passed while the handler read it (the read failed with
+    /// [`Error::BodyTooLarge`](crate::Error::BodyTooLarge)). The request
+    /// gets the error handler's response: 413 from the default one.
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+        /// The connection.
+        peer: PeerAddr,
+    },
 }
 
 impl std::fmt::Display for ServerError {
@@ -160,6 +171,9 @@ impl std::fmt::Display for ServerError {
             }
             ServerError::Connection { peer, source } => {
                 write!(f, "connection with {peer} failed: {source}")
+            }
+            ServerError::BodyTooLarge { limit, peer } => {
+                write!(f, "request body from {peer} is larger than {limit} bytes")
             }
         }
     }
@@ -179,7 +193,8 @@ impl std::error::Error for ServerError {
 /// Decides what a failed request gets, and hears of connection failures.
 pub trait ErrorHandler: Send + Sync + 'static {
     /// The response for `error` when one can still be sent (handler panics
-    /// and timeouts); for connection-level errors the value is not used.
+    /// and timeouts, bodies over the limit); for connection-level errors the
+    /// value is not used.
     fn handle(&self, error: &ServerError) -> Response<Body>;
 }
 
@@ -192,8 +207,9 @@ where
     }
 }
 
-/// The default error handler: logs the error and answers with a bare status
-/// (500 for a panic, 503 for a timeout), never with internal details.
+/// The default error handler: answers with a bare status (500 for a panic,
+/// 503 for a timeout, 413 for a body over the limit), never with internal
+/// details.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultErrorHandler;
 
@@ -201,6 +217,7 @@ impl ErrorHandler for DefaultErrorHandler {
     fn handle(&self, error: &ServerError) -> Response<Body> {
         let status = match error {
             ServerError::HandlerTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ServerError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         status_response(status)
@@ -245,5 +262,10 @@ mod tests {
             peer: PeerAddr::Other("test".into()),
         });
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let res = DefaultErrorHandler.handle(&ServerError::BodyTooLarge {
+            limit: 10,
+            peer: PeerAddr::Other("test".into()),
+        });
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

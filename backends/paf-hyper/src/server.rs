@@ -1,12 +1,14 @@
 //! The HTTP server: listeners (TCP, Unix), TLS with ALPN, hyper connections,
-//! and a stop that lets in-flight requests finish.
+//! the limits that keep a server on the internet standing, and a stop that
+//! lets in-flight requests finish.
 //!
 //! A [`Server`] holds the user's [`Handler`], [`ErrorHandler`] and settings;
 //! binding it yields a [`Running`] server whose accept loop runs in a tokio
 //! task. Every connection is its own task: TLS handshake when configured,
 //! then HTTP/1.1 or HTTP/2 (ALPN over TLS, the client's first bytes
 //! otherwise), each request handed to the handler with a [`ConnInfo`] in its
-//! extensions.
+//! extensions. The limits and what a client that passes them gets are listed
+//! on [`ServerBuilder`].
 //!
 //! ```
 //! use paf_core::{http::{Request, Response}, server::ConnInfo, Body};
@@ -35,18 +37,22 @@ use std::{
     panic::AssertUnwindSafe,
     path::{Path, PathBuf},
     pin::Pin,
-    sync::Arc,
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc,
+    },
     task::{ready, Context, Poll},
     time::Duration,
 };
 
 use bytes::{Buf, Bytes};
 use futures_util::FutureExt;
-use http::{Request, Response, StatusCode};
-use hyper::{body::Incoming, service::service_fn};
+use http::{header, HeaderValue, Request, Response, StatusCode, Version};
+use http_body::{Frame, SizeHint};
+use hyper::{body::Incoming, server::conn::http1, server::conn::http2, service::service_fn};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
-    server::conn::auto,
+    server::graceful::GracefulConnection,
 };
 use paf_core::{
     ctx::Io,
@@ -60,15 +66,30 @@ use paf_core::{
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
-    sync::watch,
+    sync::{watch, Notify, OwnedSemaphorePermit, Semaphore},
     task::{JoinHandle, JoinSet},
-    time::Instant,
+    time::{Instant, Sleep},
 };
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
+use crate::error::from_hyper;
+
 const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_MAX_HEADER_SIZE: usize = 64 * 1024;
+const DEFAULT_MAX_BODY_SIZE: u64 = 1 << 30;
+const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+const DEFAULT_MAX_HTTP2_STREAMS: u32 = 100;
+const DEFAULT_HTTP2_KEEP_ALIVE: Duration = Duration::from_secs(30);
+/// hyper's HTTP/1 read buffer never holds less: the head limit is checked
+/// against what was read, so the buffer must be able to hold the limit.
+const HYPER_DEFAULT_BUF_SIZE: usize = 8192 + 4096 * 100;
+/// Durations beyond this mean "no limit": deadlines are computed by adding
+/// them to the clock, which must not overflow.
+const NO_LIMIT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// How long the accept loop pauses after an error that is not about one
 /// connection (EMFILE, ENOBUFS): retrying at once would spin while the
 /// condition lasts.
@@ -90,35 +111,100 @@ struct Inner {
     handler: Box<dyn Handler>,
     error_handler: Box<dyn ErrorHandler>,
     tls: Option<TlsAcceptor>,
-    tls_handshake_timeout: Duration,
+    limits: Limits,
+    /// One permit per open connection, shared by every listener.
+    connection_slots: Arc<Semaphore>,
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+}
+
+/// The settings a [`ServerBuilder`] collects.
+#[derive(Clone, Debug)]
+struct Limits {
     header_read_timeout: Duration,
+    tls_handshake_timeout: Duration,
     handler_timeout: Option<Duration>,
-    /// Serves HTTP/1 only: what TLS without ALPN `h2` and plain connections
-    /// without the HTTP/2 preface get.
-    http1: auto::Builder<TokioExecutor>,
-    /// Serves HTTP/2 only.
-    http2: auto::Builder<TokioExecutor>,
+    idle_timeout: Duration,
+    send_timeout: Duration,
+    max_header_size: usize,
+    max_body_size: u64,
+    max_connections: usize,
+    max_http2_streams: u32,
+    http2_keep_alive: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+            handler_timeout: None,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            send_timeout: DEFAULT_SEND_TIMEOUT,
+            max_header_size: DEFAULT_MAX_HEADER_SIZE,
+            max_body_size: DEFAULT_MAX_BODY_SIZE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_http2_streams: DEFAULT_MAX_HTTP2_STREAMS,
+            http2_keep_alive: Some(DEFAULT_HTTP2_KEEP_ALIVE),
+        }
+    }
 }
 
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
             .field("tls", &self.inner.tls.is_some())
-            .field("tls_handshake_timeout", &self.inner.tls_handshake_timeout)
-            .field("header_read_timeout", &self.inner.header_read_timeout)
-            .field("handler_timeout", &self.inner.handler_timeout)
+            .field("limits", &self.inner.limits)
             .finish_non_exhaustive()
     }
 }
 
-/// Configures a [`Server`]. The defaults are safe for a server facing the
-/// internet: 30 s to receive a request head, 10 s for a TLS handshake.
+/// Configures a [`Server`]. The defaults are meant for a server facing the
+/// internet; each limit below can be changed with the method of its name.
+///
+/// # Limits
+///
+/// | Limit | Default | A client that passes it gets |
+/// |---|---|---|
+/// | [`max_header_size`](Self::max_header_size): request line and headers | 64 KiB | 431, then the connection is closed (HTTP/1); 431 on that stream (HTTP/2) |
+/// | [`max_body_size`](Self::max_body_size): request body | 1 GiB | 413 from the error handler; the handler's read fails with [`Error::BodyTooLarge`] |
+/// | [`header_read_timeout`](Self::header_read_timeout): time to send a request head | 30 s | the connection is closed without a response (no 408) |
+/// | [`idle_timeout`](Self::idle_timeout): time with no request in progress | 60 s | the connection is closed (HTTP/2: after a GOAWAY) |
+/// | [`send_timeout`](Self::send_timeout): a write blocked by a client that reads nothing | 30 s | the connection is closed |
+/// | [`handler_timeout`](Self::handler_timeout): time to produce a response head | none | the error handler's response, 503 by default |
+/// | [`tls_handshake_timeout`](Self::tls_handshake_timeout) | 10 s | the connection is closed |
+/// | [`max_connections`](Self::max_connections): connections open at once | 10,000 | waits in the listen backlog until one closes |
+/// | [`max_http2_streams`](Self::max_http2_streams): concurrent streams on one HTTP/2 connection | 100 | `RST_STREAM(REFUSED_STREAM)` for each stream past it |
+/// | [`http2_keep_alive_interval`](Self::http2_keep_alive_interval): PING to an HTTP/2 client | every 30 s | no answer within 20 s: the connection is closed |
+///
+/// A panic in the handler becomes the error handler's response (500 by
+/// default) and is logged at `warn`; the connection and the server go on.
+///
+/// # What hyper answers by itself
+///
+/// Malformed HTTP/1 never reaches the handler: hyper answers and closes the
+/// connection, and the error handler hears of it as
+/// [`ServerError::Connection`] (its response is not used), whose source is
+/// a [`paf_core::Error`]: [`Error::Protocol`] for what the client sent,
+/// [`Error::Io`] for what the socket did (a reset, or
+/// [`io::ErrorKind::TimedOut`] past the send timeout). A bad request
+/// line, method token, header name or value, a header line without a colon,
+/// obsolete line folding, a `Transfer-Encoding` that is not `chunked`, or
+/// `Content-Length` values that disagree get 400; a head over
+/// [`max_header_size`](Self::max_header_size) or with more than 100 header
+/// fields gets 431 (a URI over 64 KiB gets 414 when the head limit lets it
+/// through). A request with both `Content-Length` and `Transfer-Encoding:
+/// chunked` is read as chunked, and its connection is closed after the
+/// response (RFC 9112, section 6.3). Header values with bytes that are not
+/// UTF-8 (obs-text) are accepted and handed to the handler as they are.
+///
+/// A body that turns out malformed (a bad chunk size) or cut short fails the
+/// handler's read with an error; whatever the handler answers is sent and
+/// the connection is then closed.
 pub struct ServerBuilder {
     tls: Option<Arc<rustls::ServerConfig>>,
     error_handler: Box<dyn ErrorHandler>,
-    header_read_timeout: Duration,
-    tls_handshake_timeout: Duration,
-    handler_timeout: Option<Duration>,
+    limits: Limits,
 }
 
 impl Default for ServerBuilder {
@@ -126,9 +212,7 @@ impl Default for ServerBuilder {
         ServerBuilder {
             tls: None,
             error_handler: Box::new(DefaultErrorHandler),
-            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
-            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
-            handler_timeout: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -137,9 +221,7 @@ impl fmt::Debug for ServerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerBuilder")
             .field("tls", &self.tls.is_some())
-            .field("header_read_timeout", &self.header_read_timeout)
-            .field("tls_handshake_timeout", &self.tls_handshake_timeout)
-            .field("handler_timeout", &self.handler_timeout)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -170,15 +252,16 @@ impl ServerBuilder {
     /// counted from the connection's start or from the end of the previous
     /// response (default 30 s). It also bounds the wait for the first bytes
     /// of a plain connection, which tell HTTP/1.1 from HTTP/2. A client that
-    /// passes it is disconnected: the defence against slowloris.
+    /// passes it is disconnected without a response: the defence against
+    /// slowloris.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.header_read_timeout = timeout;
+        self.limits.header_read_timeout = timeout;
         self
     }
 
     /// How long a TLS handshake may take (default 10 s).
     pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.tls_handshake_timeout = timeout;
+        self.limits.tls_handshake_timeout = timeout;
         self
     }
 
@@ -187,35 +270,119 @@ impl ServerBuilder {
     /// gets the error handler's answer to [`ServerError::HandlerTimeout`]
     /// (503 from the default one). Streaming the body is not limited.
     pub fn handler_timeout(mut self, timeout: Duration) -> Self {
-        self.handler_timeout = Some(timeout);
+        self.limits.handler_timeout = Some(timeout);
+        self
+    }
+
+    /// How long a connection may stay open with no request in progress
+    /// (default 60 s), counted from its start or from the end of its last
+    /// response. Then an HTTP/1 connection is closed and an HTTP/2 one gets
+    /// a GOAWAY. An idle HTTP/1 connection is also waiting for a request
+    /// head, so the [`header_read_timeout`](Self::header_read_timeout) ends
+    /// it too: the shorter of the two applies (30 s with the defaults).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle_timeout = timeout;
+        self
+    }
+
+    /// How long a write may stay blocked because the client reads nothing
+    /// (default 30 s). Past it the connection is closed, so a client that
+    /// asks for a large response and never reads it does not hold the
+    /// connection and its buffers for ever. A client that reads slowly but
+    /// steadily is not affected.
+    pub fn send_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.send_timeout = timeout;
+        self
+    }
+
+    /// The largest request head accepted, in bytes: request line and
+    /// headers together (default 64 KiB). HTTP/1 requests over it get 431
+    /// and their connection is closed; on HTTP/2 it is the advertised
+    /// `SETTINGS_MAX_HEADER_LIST_SIZE`, and a stream over it gets 431.
+    pub fn max_header_size(mut self, bytes: usize) -> Self {
+        self.limits.max_header_size = bytes;
+        self
+    }
+
+    /// The largest request body accepted, in bytes (default 1 GiB: bodies
+    /// stream, and [`Body::to_bytes`] has a cap of its own; lower it for a
+    /// server that takes only small bodies).
+    ///
+    /// A request whose `Content-Length` is over it gets 413 at once,
+    /// without calling the handler. A body that passes it while the handler
+    /// reads (chunked, or HTTP/2 without a length) fails the read with
+    /// [`Error::BodyTooLarge`], and the request gets 413 whatever the
+    /// handler answered; a handler that had already answered and streams
+    /// the body back has its response cut. Both 413s come from the error
+    /// handler ([`ServerError::BodyTooLarge`]); an HTTP/1 connection is
+    /// closed after them, as the rest of the body is not read.
+    pub fn max_body_size(mut self, bytes: u64) -> Self {
+        self.limits.max_body_size = bytes;
+        self
+    }
+
+    /// How many connections may be open at once (default 10,000), counted
+    /// over every listener the server is bound to. At the limit the server
+    /// stops accepting: new connections wait in the listen backlog (where
+    /// the kernel holds them) until an open one ends. Streams given to
+    /// [`Server::serve_connection`] are not counted. At least 1.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections;
+        self
+    }
+
+    /// How many streams an HTTP/2 client may have open at once on one
+    /// connection (default 100; advertised as
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`). Streams past it are refused
+    /// with `RST_STREAM(REFUSED_STREAM)`, which clients may retry.
+    pub fn max_http2_streams(mut self, streams: u32) -> Self {
+        self.limits.max_http2_streams = streams;
+        self
+    }
+
+    /// How often an HTTP/2 connection is checked with a PING (default
+    /// 30 s; `None` sends none). A client that does not answer one within
+    /// 20 s is disconnected: this finds peers that vanished while a long
+    /// request was open.
+    pub fn http2_keep_alive_interval(mut self, interval: Option<Duration>) -> Self {
+        self.limits.http2_keep_alive = interval;
         self
     }
 
     /// The server, answering with `handler`.
     pub fn build(self, handler: impl Handler) -> Server {
-        let http = || {
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            // hyper's timeouts need a timer, or the header timeout never fires.
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(self.header_read_timeout);
-            builder.http2().timer(TokioTimer::new());
-            builder
-        };
+        let limits = self.limits;
+        let mut http1 = http1::Builder::new();
+        // hyper's timeouts need a timer, or the header timeout never fires.
+        http1
+            .timer(TokioTimer::new())
+            .header_read_timeout(finite(limits.header_read_timeout))
+            .max_header_size(limits.max_header_size)
+            .max_buf_size(limits.max_header_size.max(HYPER_DEFAULT_BUF_SIZE));
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(limits.max_http2_streams)
+            .max_header_list_size(u32::try_from(limits.max_header_size).unwrap_or(u32::MAX))
+            .keep_alive_interval(limits.http2_keep_alive.and_then(finite));
+        let slots = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
         Server {
             inner: Arc::new(Inner {
                 handler: Box::new(handler),
                 error_handler: self.error_handler,
                 tls: self.tls.map(TlsAcceptor::from),
-                tls_handshake_timeout: self.tls_handshake_timeout,
-                header_read_timeout: self.header_read_timeout,
-                handler_timeout: self.handler_timeout,
-                http1: http().http1_only(),
-                http2: http().http2_only(),
+                connection_slots: Arc::new(Semaphore::new(slots)),
+                limits,
+                http1,
+                http2,
             }),
         }
     }
+}
+
+/// `None` for a duration so long that it means "no limit".
+fn finite(limit: Duration) -> Option<Duration> {
+    (limit < NO_LIMIT).then_some(limit)
 }
 
 impl Server {
@@ -287,7 +454,7 @@ impl Server {
     /// graceful shutdown.
     async fn serve<I: Io>(&self, mut io: I, peer: PeerAddr, mut stop: StopSignal) {
         let Some(acceptor) = &self.inner.tls else {
-            let limit = self.inner.header_read_timeout;
+            let limit = self.inner.limits.header_read_timeout;
             let sniffed = tokio::select! {
                 sniffed = tokio::time::timeout(limit, sniff(&mut io)) => sniffed,
                 () = stopped(&mut stop) => return,
@@ -307,7 +474,7 @@ impl Server {
             return self.serve_http(io, proto, peer, None, stop).await;
         };
 
-        let limit = self.inner.tls_handshake_timeout;
+        let limit = self.inner.limits.tls_handshake_timeout;
         let handshake = tokio::select! {
             handshake = tokio::time::timeout(limit, acceptor.accept(io)) => handshake,
             () = stopped(&mut stop) => return,
@@ -340,33 +507,41 @@ impl Server {
         proto: Proto,
         peer: PeerAddr,
         tls: Option<TlsInfo>,
-        mut stop: StopSignal,
+        stop: StopSignal,
     ) {
-        let builder = match proto {
-            Proto::Http1 => &self.inner.http1,
-            Proto::Http2 => &self.inner.http2,
-        };
+        let limits = &self.inner.limits;
+        let io = TokioIo::new(SendTimeout::new(io, limits.send_timeout));
+        let activity = Arc::new(Activity::default());
         let server = self.clone();
         let conn_peer = peer.clone();
+        let watched = activity.clone();
         let service = service_fn(move |request: Request<Incoming>| {
             let server = server.clone();
             let peer = conn_peer.clone();
             let tls = tls.clone();
-            async move { Ok::<_, Infallible>(server.respond(request, peer, tls).await) }
+            // Counted from the moment hyper hands the request over until the
+            // response body is dropped: the connection is busy meanwhile.
+            let in_flight = watched.begin();
+            async move {
+                let response = server.respond(request, peer, tls).await;
+                Ok::<_, Infallible>(response.map(|body| Tracked {
+                    body,
+                    _in_flight: in_flight,
+                }))
+            }
         });
-        let conn = builder.serve_connection(TokioIo::new(io), service);
-        tokio::pin!(conn);
-        let result = tokio::select! {
-            result = conn.as_mut() => result,
-            () = stopped(&mut stop) => {
-                // Idle HTTP/1 connections close, HTTP/2 ones get a GOAWAY;
-                // requests in flight still get their responses.
-                conn.as_mut().graceful_shutdown();
-                conn.await
+        let result = match proto {
+            Proto::Http1 => {
+                let conn = self.inner.http1.serve_connection(io, service);
+                drive(conn, &activity, limits.idle_timeout, stop).await
+            }
+            Proto::Http2 => {
+                let conn = self.inner.http2.serve_connection(io, service);
+                drive(conn, &activity, limits.idle_timeout, stop).await
             }
         };
         if let Err(e) = result {
-            self.connection_failed(peer, e);
+            self.connection_failed(peer, Box::new(from_hyper(e)));
         }
     }
 
@@ -376,19 +551,41 @@ impl Server {
         peer: PeerAddr,
         tls: Option<TlsInfo>,
     ) -> Response<Body> {
-        let mut request = request.map(Body::wrap);
-        let info = ConnInfo::new(peer.clone(), request.version(), tls);
+        let version = request.version();
+        let limit = self.inner.limits.max_body_size;
+        // The declared length is known before a byte of the body is read:
+        // refuse at once rather than let the handler start on it.
+        if http_body::Body::size_hint(request.body()).lower() > limit {
+            debug!(%peer, limit, "request body declared larger than the limit");
+            return self.body_too_large(limit, peer, version);
+        }
+        let passed = Arc::new(AtomicBool::new(false));
+        let mut request = request.map(|body| {
+            Body::wrap(Limited {
+                body,
+                limit,
+                seen: 0,
+                passed: passed.clone(),
+            })
+        });
+        let info = ConnInfo::new(peer.clone(), version, tls);
         request.extensions_mut().insert(info);
         // The call itself is inside the guarded future, so a handler that
         // panics before returning its future is caught too.
         let answer = AssertUnwindSafe(async { self.inner.handler.call(request).await });
-        let outcome = match self.inner.handler_timeout {
+        let outcome = match self.inner.limits.handler_timeout {
             None => Ok(answer.catch_unwind().await),
             Some(limit) => tokio::time::timeout(limit, answer.catch_unwind())
                 .await
                 .map_err(|_| limit),
         };
         let error = match outcome {
+            // Whatever the handler made of its failed read, the client is
+            // told why: its body was too large.
+            Ok(Ok(_)) if passed.load(Ordering::Acquire) => {
+                debug!(%peer, limit, "request body passed the limit");
+                return self.body_too_large(limit, peer, version);
+            }
             Ok(Ok(response)) => return response,
             Ok(Err(panic)) => {
                 let message = panic_message(&*panic);
@@ -401,6 +598,19 @@ impl Server {
             }
         };
         self.error_response(&error)
+    }
+
+    /// The error handler's answer to a body over the limit. The rest of the
+    /// body is not read, so an HTTP/1 connection cannot carry another
+    /// request: say so rather than let the client find out.
+    fn body_too_large(&self, limit: u64, peer: PeerAddr, version: Version) -> Response<Body> {
+        let mut response = self.error_response(&ServerError::BodyTooLarge { limit, peer });
+        if version < Version::HTTP_2 {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 
     /// The error handler's response; a panicking error handler must not
@@ -554,7 +764,7 @@ async fn stopped(stop: &mut StopSignal) {
 }
 
 /// What the accept loop needs of a listener.
-trait Listener: Send + 'static {
+trait Listener: Send + Sync + 'static {
     type Stream: Io;
     fn accept(&self) -> impl Future<Output = io::Result<(Self::Stream, PeerAddr)>> + Send + '_;
 }
@@ -581,11 +791,14 @@ async fn accept_loop<L: Listener>(server: Server, listener: L, mut stop: StopSig
             Some(ended) = connections.join_next(), if !connections.is_empty() => {
                 log_connection_end(ended);
             }
-            accepted = listener.accept() => match accepted {
-                Ok((io, peer)) => {
+            accepted = accept_in_slot(&listener, &server.inner.connection_slots) => match accepted {
+                Ok((io, peer, slot)) => {
                     let server = server.clone();
                     let stop = stop.clone();
-                    connections.spawn(async move { server.serve(io, peer, stop).await });
+                    connections.spawn(async move {
+                        server.serve(io, peer, stop).await;
+                        drop(slot);
+                    });
                 }
                 // The peer gave up before we took it: nothing to wait for.
                 Err(e) if is_about_one_connection(&e) => {
@@ -607,6 +820,26 @@ async fn accept_loop<L: Listener>(server: Server, listener: L, mut stop: StopSig
         "stopped accepting; draining connections"
     );
     drain(&mut connections, &mut stop).await;
+}
+
+/// Accepts a connection once one of the `max_connections` slots is free.
+/// Waiting for the slot first leaves the excess in the listen backlog, where
+/// the kernel holds it at no cost to us, rather than accepting connections
+/// only to close them.
+async fn accept_in_slot<L: Listener>(
+    listener: &L,
+    slots: &Arc<Semaphore>,
+) -> io::Result<(L::Stream, PeerAddr, OwnedSemaphorePermit)> {
+    if slots.available_permits() == 0 {
+        debug!("connection limit reached; accepting paused");
+    }
+    let slot = slots
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the connection semaphore is never closed");
+    let (io, peer) = listener.accept().await?;
+    Ok((io, peer, slot))
 }
 
 /// Waits for the connections to end until the stop's deadline (which a later
@@ -669,6 +902,268 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         s.clone()
     } else {
         "panic payload is not a string".to_string()
+    }
+}
+
+/// Runs one hyper connection until it ends: a stop, or a stretch of
+/// `idle_limit` with no request in progress, turns into a graceful shutdown
+/// (idle HTTP/1 connections close, HTTP/2 ones get a GOAWAY, requests in
+/// flight still get their responses).
+async fn drive<C>(
+    conn: C,
+    activity: &Activity,
+    idle_limit: Duration,
+    mut stop: StopSignal,
+) -> std::result::Result<(), hyper::Error>
+where
+    C: GracefulConnection<Error = hyper::Error>,
+{
+    tokio::pin!(conn);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => return result,
+            () = stopped(&mut stop), if !closing => {
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = activity.idle_for(idle_limit) => {
+                if closing {
+                    // Nothing is in progress, yet the shutdown did not end
+                    // the connection (an HTTP/2 peer that never answers the
+                    // GOAWAY's PING): nothing is lost by dropping it.
+                    debug!("closing connection stayed idle; dropping it");
+                    return Ok(());
+                }
+                debug!(after = ?idle_limit, "closing idle connection");
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+            }
+        }
+    }
+}
+
+/// How busy a connection is: the requests in progress on it.
+#[derive(Default)]
+struct Activity {
+    in_flight: AtomicUsize,
+    /// Told when the last request in progress ends.
+    went_idle: Notify,
+}
+
+impl Activity {
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(self.clone())
+    }
+
+    /// Resolves once no request has been in progress for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let went_idle = self.went_idle.notified();
+            tokio::pin!(went_idle);
+            // Registered before the count is read: an end in between is
+            // not missed.
+            went_idle.as_mut().enable();
+            if self.in_flight.load(Ordering::Acquire) == 0 {
+                tokio::select! {
+                    () = tokio::time::sleep(limit) => {
+                        // A request that began during the sleep and is still
+                        // going keeps the connection.
+                        if self.in_flight.load(Ordering::Acquire) == 0 {
+                            return;
+                        }
+                    }
+                    // A request came and went: count again from its end.
+                    () = &mut went_idle => {}
+                }
+            } else {
+                went_idle.await;
+            }
+        }
+    }
+}
+
+/// One request in progress; its end is when this is dropped.
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.went_idle.notify_waiters();
+        }
+    }
+}
+
+/// A response body that keeps its request counted as in progress until
+/// hyper is done with it.
+struct Tracked {
+    body: Body,
+    _in_flight: InFlight,
+}
+
+impl http_body::Body for Tracked {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A request body that fails with [`Error::BodyTooLarge`] once more than
+/// `limit` bytes came in, and notes that it did in `passed`.
+struct Limited {
+    body: Incoming,
+    limit: u64,
+    seen: u64,
+    passed: Arc<AtomicBool>,
+}
+
+impl http_body::Body for Limited {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        let too_large = |limit| Box::new(Error::BodyTooLarge { limit }) as BoxError;
+        // Once over, always over: a reader that retries must not see an end.
+        if this.passed.load(Ordering::Acquire) {
+            return Poll::Ready(Some(Err(too_large(this.limit))));
+        }
+        let frame = ready!(Pin::new(&mut this.body).poll_frame(cx));
+        if let Some(data) = frame.as_ref().and_then(|f| f.as_ref().ok()?.data_ref()) {
+            this.seen = this.seen.saturating_add(data.len() as u64);
+            if this.seen > this.limit {
+                this.passed.store(true, Ordering::Release);
+                return Poll::Ready(Some(Err(too_large(this.limit))));
+            }
+        }
+        Poll::Ready(frame.map(|f| f.map_err(|e| Box::new(e) as BoxError)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A stream whose writes fail with [`io::ErrorKind::TimedOut`] when one has
+/// been blocked for `limit`: the peer reads nothing, and its connection
+/// would otherwise hold its buffers for as long as it likes.
+struct SendTimeout<I> {
+    io: I,
+    limit: Duration,
+    /// Armed while a write is blocked; allocated at the first block only,
+    /// so that connections that never block pay nothing.
+    timer: Option<Pin<Box<Sleep>>>,
+    blocked: bool,
+}
+
+impl<I> SendTimeout<I> {
+    fn new(io: I, limit: Duration) -> Self {
+        SendTimeout {
+            io,
+            limit,
+            timer: None,
+            blocked: false,
+        }
+    }
+
+    /// Passes a write's outcome through, arming the timer when the write
+    /// blocks and failing it once the timer has run out.
+    fn watch<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if poll.is_ready() {
+            self.blocked = false;
+            return poll;
+        }
+        let Some(limit) = finite(self.limit) else {
+            return Poll::Pending;
+        };
+        if !self.blocked {
+            self.blocked = true;
+            let deadline = Instant::now() + limit;
+            match &mut self.timer {
+                Some(timer) => timer.as_mut().reset(deadline),
+                None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            }
+        }
+        let expired = self
+            .timer
+            .as_mut()
+            .is_some_and(|timer| timer.as_mut().poll(cx).is_ready());
+        if expired {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the peer read nothing for {limit:?}"),
+            )));
+        }
+        Poll::Pending
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for SendTimeout<I> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for SendTimeout<I> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.watch(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.watch(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.io).poll_flush(cx);
+        this.watch(cx, poll)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.io).poll_shutdown(cx);
+        this.watch(cx, poll)
     }
 }
 
