@@ -136,7 +136,7 @@ async fn exchange(inner: &Inner, ctx: Ctx, mut request: Request<Body>) -> Result
         to_h1_form(&mut request);
         match sender.try_send_request(request).await {
             Ok(response) => {
-                pool.put_back_when_ready(key, sender, info.clone());
+                pool.put_back(key, sender, info.clone());
                 return Ok(finish(response, info));
             }
             Err(mut e) => match e.take_message() {
@@ -179,7 +179,7 @@ async fn exchange(inner: &Inner, ctx: Ctx, mut request: Request<Body>) -> Result
         });
         to_h1_form(&mut request);
         let response = sender.send_request(request).await.map_err(from_hyper)?;
-        pool.put_back_when_ready(key, sender, info.clone());
+        pool.put_back(key, sender, info.clone());
         Ok(finish(response, info))
     }
 }
@@ -265,54 +265,43 @@ impl Pool {
         self.lock().shared.insert(key, (sender, info));
     }
 
-    /// The most recently used live connection: it is the likeliest to be
-    /// still open on the server's side.
+    /// The most recently used connection that can take a request now: it
+    /// is the likeliest to be still open on the server's side. Connections
+    /// whose response body is still being read stay listed for later;
+    /// closed and expired ones are dropped.
     fn take_h1(&self, key: &ConnKey) -> Option<(http1::SendRequest<Body>, ConnectionInfo)> {
         let mut state = self.lock();
         let list = state.idle.get_mut(key)?;
-        let mut found = None;
-        while let Some(idle) = list.pop() {
-            if idle.since.elapsed() < self.idle_timeout && idle.sender.is_ready() {
-                found = Some((idle.sender, idle.info));
-                break;
-            }
-        }
+        list.retain(|idle| idle.since.elapsed() < self.idle_timeout && !idle.sender.is_closed());
+        let found = list
+            .iter()
+            .rposition(|idle| idle.sender.is_ready())
+            .map(|at| list.remove(at))
+            .map(|idle| (idle.sender, idle.info));
         if list.is_empty() {
             state.idle.remove(key);
         }
         found
     }
 
-    /// Returns the connection to the pool once it can take a new request,
-    /// that is once the response body was read to its end.
-    fn put_back_when_ready(
-        self: &Arc<Self>,
-        key: ConnKey,
-        mut sender: http1::SendRequest<Body>,
-        info: ConnectionInfo,
-    ) {
+    /// Lists the connection again as soon as its response head is in. It
+    /// becomes ready for the next request once that response's body has
+    /// been read to its end, which [`Pool::take_h1`] checks: waiting for it
+    /// here, in a task of its own, made the next request of a sequential
+    /// caller find the pool empty and open a new connection.
+    fn put_back(&self, key: ConnKey, sender: http1::SendRequest<Body>, info: ConnectionInfo) {
         if self.max_idle == 0 {
             return;
         }
-        let pool = Arc::downgrade(self);
-        tokio::spawn(async move {
-            if sender.ready().await.is_err() {
-                return;
-            }
-            let Some(pool) = pool.upgrade() else { return };
-            let mut state = pool.lock();
-            let list = state.idle.entry(key).or_default();
-            list.retain(|idle| {
-                idle.since.elapsed() < pool.idle_timeout && !idle.sender.is_closed()
+        let mut state = self.lock();
+        let list = state.idle.entry(key).or_default();
+        if list.len() < self.max_idle {
+            list.push(Idle {
+                sender,
+                info,
+                since: Instant::now(),
             });
-            if list.len() < pool.max_idle {
-                list.push(Idle {
-                    sender,
-                    info,
-                    since: Instant::now(),
-                });
-            }
-        });
+        }
     }
 }
 
