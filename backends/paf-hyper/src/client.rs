@@ -156,12 +156,7 @@ async fn exchange(inner: &Inner, ctx: Ctx, mut request: Request<Body>) -> Result
             .handshake(io)
             .await
             .map_err(from_hyper)?;
-        let endpoint = key.to_string();
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%endpoint, error = %e, "HTTP/2 connection ended with an error");
-            }
-        });
+        drive(&key, "HTTP/2", conn);
         pool.share_h2(key, sender.clone(), info.clone());
         to_h2_form(&mut request);
         let response = sender.send_request(request).await.map_err(from_hyper)?;
@@ -171,17 +166,25 @@ async fn exchange(inner: &Inner, ctx: Ctx, mut request: Request<Body>) -> Result
             .handshake(io)
             .await
             .map_err(from_hyper)?;
-        let endpoint = key.to_string();
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%endpoint, error = %e, "HTTP/1.1 connection ended with an error");
-            }
-        });
+        drive(&key, "HTTP/1.1", conn);
         to_h1_form(&mut request);
         let response = sender.send_request(request).await.map_err(from_hyper)?;
         pool.put_back(key, sender, info.clone());
         Ok(finish(response, info))
     }
+}
+
+/// Runs a connection's I/O in a task of its own until it closes.
+fn drive<F>(key: &ConnKey, version: &'static str, conn: F)
+where
+    F: std::future::Future<Output = std::result::Result<(), hyper::Error>> + Send + 'static,
+{
+    let endpoint = key.to_string();
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(%endpoint, version, error = %e, "connection ended with an error");
+        }
+    });
 }
 
 fn finish(response: Response<hyper::body::Incoming>, info: ConnectionInfo) -> Response<Body> {
