@@ -38,7 +38,7 @@ use std::{
     path::{Path, PathBuf},
     pin::Pin,
     sync::{
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
         Arc,
     },
     task::{ready, Context, Poll},
@@ -66,7 +66,7 @@ use paf_core::{
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
-    sync::{watch, Notify, OwnedSemaphorePermit, Semaphore},
+    sync::{watch, OwnedSemaphorePermit, Semaphore},
     task::{JoinHandle, JoinSet},
     time::{Instant, Sleep},
 };
@@ -943,12 +943,26 @@ where
     }
 }
 
-/// How busy a connection is: the requests in progress on it.
-#[derive(Default)]
+/// How busy a connection is: the requests in progress on it, and when the
+/// last one ended. A request only touches two atomics and reads the clock;
+/// the idle watch sleeps once per idle period rather than being woken and
+/// re-armed at the end of every request.
 struct Activity {
     in_flight: AtomicUsize,
-    /// Told when the last request in progress ends.
-    went_idle: Notify,
+    /// When the connection started; `last_end` counts from here.
+    base: Instant,
+    /// Milliseconds from `base` to the end of the last request.
+    last_end: AtomicU64,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity {
+            in_flight: AtomicUsize::new(0),
+            base: Instant::now(),
+            last_end: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Activity {
@@ -960,26 +974,18 @@ impl Activity {
     /// Resolves once no request has been in progress for `limit`.
     async fn idle_for(&self, limit: Duration) {
         loop {
-            let went_idle = self.went_idle.notified();
-            tokio::pin!(went_idle);
-            // Registered before the count is read: an end in between is
-            // not missed.
-            went_idle.as_mut().enable();
-            if self.in_flight.load(Ordering::Acquire) == 0 {
-                tokio::select! {
-                    () = tokio::time::sleep(limit) => {
-                        // A request that began during the sleep and is still
-                        // going keeps the connection.
-                        if self.in_flight.load(Ordering::Acquire) == 0 {
-                            return;
-                        }
-                    }
-                    // A request came and went: count again from its end.
-                    () = &mut went_idle => {}
-                }
-            } else {
-                went_idle.await;
+            if self.in_flight.load(Ordering::Acquire) > 0 {
+                // Busy: look again a whole period later; the deadline is
+                // counted from the end of the last request in any case.
+                tokio::time::sleep(limit).await;
+                continue;
             }
+            let ended = Duration::from_millis(self.last_end.load(Ordering::Acquire));
+            let deadline = self.base + ended + limit;
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
         }
     }
 }
@@ -989,9 +995,12 @@ struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.went_idle.notify_waiters();
-        }
+        let activity = &self.0;
+        let now = u64::try_from(activity.base.elapsed().as_millis()).unwrap_or(u64::MAX);
+        // Stored before the count drops, so that whoever sees no request in
+        // progress also sees when the last one ended.
+        activity.last_end.fetch_max(now, Ordering::AcqRel);
+        activity.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
