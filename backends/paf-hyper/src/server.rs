@@ -938,6 +938,9 @@ where
                 debug!(after = ?idle_limit, "closing idle connection");
                 conn.as_mut().graceful_shutdown();
                 closing = true;
+                // The peer gets a whole idle period after the GOAWAY before
+                // the connection is dropped under it.
+                activity.touch();
             }
         }
     }
@@ -971,6 +974,15 @@ impl Activity {
         InFlight(self.clone())
     }
 
+    /// Counts the idle period from now, as if a request had just ended.
+    fn touch(&self) {
+        self.last_end.fetch_max(self.elapsed_ms(), Ordering::AcqRel);
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     /// Resolves once no request has been in progress for `limit`.
     async fn idle_for(&self, limit: Duration) {
         loop {
@@ -995,12 +1007,10 @@ struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let activity = &self.0;
-        let now = u64::try_from(activity.base.elapsed().as_millis()).unwrap_or(u64::MAX);
         // Stored before the count drops, so that whoever sees no request in
         // progress also sees when the last one ended.
-        activity.last_end.fetch_max(now, Ordering::AcqRel);
-        activity.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
