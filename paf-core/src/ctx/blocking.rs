@@ -222,17 +222,13 @@ impl Ctx {
                     .blocking_transports
                     .get(&*user.transport)
                     .ok_or_else(|| self.unknown_transport(endpoint, &user.transport, true))?;
-                let connected =
-                    transport
-                        .connect(user.value.as_any())
-                        .ok_or_else(|| Error::NoTransport {
-                            target: endpoint.to_string(),
-                            reason: format!(
-                                "blocking transport {:?} takes endpoints of type {}",
-                                &*user.transport,
-                                transport.endpoint_type()
-                            ),
-                        })?;
+                let connected = transport.connect(user.value.as_any()).ok_or_else(|| {
+                    super::wrong_endpoint_type(
+                        endpoint,
+                        "blocking transport",
+                        transport.endpoint_type(),
+                    )
+                })?;
                 Ok((connected.map_err(connect_error)?, None))
             }
         }

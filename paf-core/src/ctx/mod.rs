@@ -745,20 +745,24 @@ impl Ctx {
                     .transports
                     .get(&*user.transport)
                     .ok_or_else(|| self.unknown_transport(endpoint, &user.transport, false))?;
-                let connecting =
-                    transport
-                        .connect(user.value.as_any())
-                        .ok_or_else(|| Error::NoTransport {
-                            target: endpoint.to_string(),
-                            reason: format!(
-                                "transport {:?} takes endpoints of type {}",
-                                &*user.transport,
-                                transport.endpoint_type()
-                            ),
-                        })?;
+                let connecting = transport.connect(user.value.as_any()).ok_or_else(|| {
+                    wrong_endpoint_type(endpoint, "transport", transport.endpoint_type())
+                })?;
                 Ok((connecting.await.map_err(connect_error)?, None))
             }
         }
+    }
+}
+
+/// The error for a user endpoint whose value is not of the type its
+/// transport takes.
+fn wrong_endpoint_type(endpoint: &Endpoint, kind: &str, expected: &str) -> Error {
+    Error::NoTransport {
+        target: endpoint.to_string(),
+        reason: format!(
+            "{kind} {:?} takes endpoints of type {expected}",
+            endpoint.transport_name()
+        ),
     }
 }
 
