@@ -38,6 +38,7 @@ pub mod body;
 pub mod client;
 pub mod ctx;
 pub mod error;
+pub mod http2;
 pub mod redirect;
 pub mod server;
 pub mod tls;

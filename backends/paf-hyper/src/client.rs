@@ -120,7 +120,7 @@ async fn exchange(inner: &Inner, ctx: Ctx, mut request: Request<Body>) -> Result
     let pool = &inner.pool;
 
     if let Some((mut sender, info)) = pool.shared_h2(&key) {
-        to_h2_form(&mut request);
+        to_h2_form(&mut request)?;
         match sender.try_send_request(request).await {
             Ok(response) => return Ok(finish(response, info)),
             Err(mut e) => match e.take_message() {
@@ -158,7 +158,7 @@ async fn exchange(inner: &Inner, ctx: Ctx, mut request: Request<Body>) -> Result
             .map_err(from_hyper)?;
         drive(&key, "HTTP/2", conn);
         pool.share_h2(key, sender.clone(), info.clone());
-        to_h2_form(&mut request);
+        to_h2_form(&mut request)?;
         let response = sender.send_request(request).await.map_err(from_hyper)?;
         Ok(finish(response, info))
     } else {
@@ -220,9 +220,12 @@ fn to_h1_form(request: &mut Request<Body>) {
 }
 
 /// HTTP/2 carries scheme and authority as pseudo-headers taken from the
-/// absolute URI; `Host` would be redundant.
-fn to_h2_form(request: &mut Request<Body>) {
+/// absolute URI: a `Host` header becomes that authority, and what HTTP/2
+/// forbids is dropped (paf-core decides this for every backend).
+fn to_h2_form(request: &mut Request<Body>) -> Result<()> {
+    paf_core::http2::prepare_request(request)?;
     *request.version_mut() = Version::HTTP_2;
+    Ok(())
 }
 
 #[derive(Default)]

@@ -59,8 +59,9 @@ pub struct Client {
 struct Inner {
     settings: Settings,
     /// reqwest fixes TLS settings, Unix sockets and address overrides when a
-    /// client is built: one engine per connection key, each with its pool.
-    engines: Mutex<HashMap<ConnKey, reqwest::Client>>,
+    /// client is built: one engine per connection key (and per "HTTP/1.1
+    /// only", see [`Inner::host_needs_http1`]), each with its pool.
+    engines: Mutex<HashMap<(ConnKey, bool), reqwest::Client>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -126,7 +127,8 @@ impl paf_core::client::Client for Client {
 
 async fn send(inner: Arc<Inner>, mut request: Request<Body>) -> Result<Response<Body>> {
     let ctx = inner.settings.request_ctx(&mut request)?;
-    let engine = inner.engine(&ctx)?;
+    let http1_only = inner.host_needs_http1(&ctx, &mut request)?;
+    let engine = inner.engine(&ctx, http1_only)?;
     let connect_timeout = ctx.connect_timeout();
     let endpoint = ctx.endpoint()?;
     let server_name = ctx.host().unwrap_or_default().to_string();
@@ -152,8 +154,34 @@ fn unsupported(feature: impl Into<String>) -> Error {
 }
 
 impl Inner {
-    fn engine(&self, ctx: &Ctx) -> Result<reqwest::Client> {
-        let key = ctx.key()?;
+    /// reqwest learns the version by ALPN after it has the request, so the
+    /// HTTP/2 rule on `Host` ([`paf_core::http2`]) is applied beforehand. A
+    /// `Host` that repeats the URL's authority is dropped: the engine writes
+    /// it again on HTTP/1.1, and sends `:authority` alone on HTTP/2. One that
+    /// names another authority can only be said on HTTP/1.1 here (reqwest
+    /// takes `:authority`, SNI and the connection from the URL alike), so
+    /// the request goes on an HTTP/1.1-only engine; where HTTP/2 is demanded
+    /// that is [`Error::Unsupported`].
+    fn host_needs_http1(&self, ctx: &Ctx, request: &mut Request<Body>) -> Result<bool> {
+        if !request.headers().contains_key(http::header::HOST) {
+            return Ok(false);
+        }
+        if !paf_core::http2::host_differs_from_uri(request) {
+            request.headers_mut().remove(http::header::HOST);
+            return Ok(false);
+        }
+        let prior_knowledge =
+            self.settings.http2_prior_knowledge && ctx.scheme() != Some(Scheme::Https);
+        if request.version() == http::Version::HTTP_2 || prior_knowledge {
+            return Err(unsupported(
+                "a Host header other than the URL's authority on HTTP/2",
+            ));
+        }
+        Ok(true)
+    }
+
+    fn engine(&self, ctx: &Ctx, http1_only: bool) -> Result<reqwest::Client> {
+        let key = (ctx.key()?, http1_only);
         let mut engines = self
             .engines
             .lock()
@@ -161,7 +189,7 @@ impl Inner {
         if let Some(engine) = engines.get(&key) {
             return Ok(engine.clone());
         }
-        let engine = self.build_engine(ctx)?;
+        let engine = self.build_engine(ctx, http1_only)?;
         if engines.len() >= MAX_ENGINES {
             // Contexts built anew for each request (a fresh TLS config each
             // time) must not grow this without bound.
@@ -171,7 +199,8 @@ impl Inner {
         Ok(engine)
     }
 
-    fn build_engine(&self, ctx: &Ctx) -> Result<reqwest::Client> {
+    fn build_engine(&self, ctx: &Ctx, http1_only: bool) -> Result<reqwest::Client> {
+        let http1_only = http1_only || self.settings.http1_only;
         let host = ctx.host().unwrap_or_default();
         let port = ctx.port().unwrap_or_default();
         let https = ctx.scheme() == Some(Scheme::Https);
@@ -189,7 +218,11 @@ impl Inner {
             )));
         }
         let mut config = (*ctx.tls_config()).clone();
-        config.alpn_protocols = ctx.alpn();
+        config.alpn_protocols = if http1_only {
+            vec![paf_core::tls::ALPN_HTTP11.to_vec()]
+        } else {
+            ctx.alpn()
+        };
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -203,7 +236,7 @@ impl Inner {
         if self.settings.http2_prior_knowledge && !https {
             builder = builder.http2_prior_knowledge();
         }
-        if self.settings.http1_only {
+        if http1_only {
             builder = builder.http1_only();
         }
         builder = match ctx.endpoint()? {
@@ -315,6 +348,15 @@ mod tests {
         }
     }
 
+    impl Inner {
+        fn build_engine_for(&self, ctx: &Ctx) -> Result<reqwest::Client> {
+            self.build_engine(ctx, false)
+        }
+        fn engine_for(&self, ctx: &Ctx) -> Result<reqwest::Client> {
+            self.engine(ctx, false)
+        }
+    }
+
     fn ctx(url: &str) -> Ctx {
         Ctx::new().with_uri(&url.parse().unwrap()).unwrap()
     }
@@ -332,26 +374,28 @@ mod tests {
     #[test]
     fn context_entries_reqwest_cannot_use_are_refused_by_name() {
         let i = inner();
-        let f =
-            unsupported_feature(i.build_engine(&ctx("http://h/").with_user_endpoint("mem", 1u8)));
-        assert_eq!(f, "user transport \"mem\"");
-        let f = unsupported_feature(i.build_engine(&ctx("http://h/").with_tls(true)));
-        assert_eq!(f, "TLS to an http:// URL");
-        let f = unsupported_feature(i.build_engine(&ctx("https://h/").with_server_name("other")));
-        assert!(f.contains("\"other\""), "{f}");
         let f = unsupported_feature(
-            i.build_engine(&ctx("http://h:8080/").with_tcp_addr("127.0.0.1:9090".parse().unwrap())),
+            i.build_engine_for(&ctx("http://h/").with_user_endpoint("mem", 1u8)),
         );
+        assert_eq!(f, "user transport \"mem\"");
+        let f = unsupported_feature(i.build_engine_for(&ctx("http://h/").with_tls(true)));
+        assert_eq!(f, "TLS to an http:// URL");
+        let f =
+            unsupported_feature(i.build_engine_for(&ctx("https://h/").with_server_name("other")));
+        assert!(f.contains("\"other\""), "{f}");
+        let f = unsupported_feature(i.build_engine_for(
+            &ctx("http://h:8080/").with_tcp_addr("127.0.0.1:9090".parse().unwrap()),
+        ));
         assert!(f.contains("127.0.0.1:9090"), "{f}");
     }
 
     #[test]
     fn usable_contexts_build_one_engine_per_key() {
         let i = inner();
-        i.engine(&ctx("http://a/")).unwrap();
-        i.engine(&ctx("http://a/other")).unwrap();
-        i.engine(&ctx("https://a/")).unwrap();
-        i.engine(&ctx("http://a:8080/").with_tcp_addr("127.0.0.1:8080".parse().unwrap()))
+        i.engine_for(&ctx("http://a/")).unwrap();
+        i.engine_for(&ctx("http://a/other")).unwrap();
+        i.engine_for(&ctx("https://a/")).unwrap();
+        i.engine_for(&ctx("http://a:8080/").with_tcp_addr("127.0.0.1:8080".parse().unwrap()))
             .unwrap();
         assert_eq!(i.engines.lock().unwrap().len(), 3);
     }
