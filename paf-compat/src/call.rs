@@ -259,11 +259,12 @@ macro_rules! client_functions {
         ///
         /// What is guaranteed: requests leave one after the other, never
         /// pipelined, and each response's body is read into memory (under
-        /// the client's `body_limit`) before the next request is sent. On a
-        /// backend that pools connections (hyper, reqwest and ureq all do)
-        /// the next request therefore goes on the same keep-alive
-        /// connection, unless the server closed it; over HTTP/2 every
-        /// request shares one connection anyway. CoHTTP pipelines on a
+        /// the client's `body_limit`) before the next request is sent. On
+        /// hyper and ureq the next request therefore goes on the same
+        /// keep-alive connection, unless the server closed it; reqwest
+        /// hands a connection back to its pool from a task of its own, so a
+        /// request may find it not yet there and open another. Over HTTP/2
+        /// every request shares one connection anyway. CoHTTP pipelines on a
         /// dedicated connection instead; paf's engines do not pipeline.
         pub fn callv(
             &self,

@@ -10,7 +10,12 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    pin::Pin,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
@@ -132,12 +137,15 @@ async fn exchange(inner: &Inner, ctx: Ctx, mut request: Request<Body>) -> Result
         }
     }
 
-    while let Some((mut sender, info)) = pool.take_h1(&key) {
+    while let Some((mut sender, info, settling)) = pool.take_h1(&key) {
+        if settling && sender.ready().await.is_err() {
+            continue;
+        }
         to_h1_form(&mut request);
         match sender.try_send_request(request).await {
             Ok(response) => {
-                pool.put_back(key, sender, info.clone());
-                return Ok(finish(response, info));
+                let read = pool.put_back(key, sender, info.clone());
+                return Ok(finish_h1(response, info, read));
             }
             Err(mut e) => match e.take_message() {
                 Some(unsent) => request = unsent,
@@ -169,8 +177,8 @@ async fn exchange(inner: &Inner, ctx: Ctx, mut request: Request<Body>) -> Result
         drive(&key, "HTTP/1.1", conn);
         to_h1_form(&mut request);
         let response = sender.send_request(request).await.map_err(from_hyper)?;
-        pool.put_back(key, sender, info.clone());
-        Ok(finish(response, info))
+        let read = pool.put_back(key, sender, info.clone());
+        Ok(finish_h1(response, info, read))
     }
 }
 
@@ -191,6 +199,57 @@ fn finish(response: Response<hyper::body::Incoming>, info: ConnectionInfo) -> Re
     let mut response = response.map(|body| Body::wrap(body.map_err(from_hyper)));
     response.extensions_mut().insert(info);
     response
+}
+
+/// An HTTP/1.1 response whose body, once read to its end, marks its
+/// connection as about to take the next request (see [`Pool::take_h1`]).
+fn finish_h1(
+    response: Response<hyper::body::Incoming>,
+    info: ConnectionInfo,
+    read: Arc<AtomicBool>,
+) -> Response<Body> {
+    use http_body::Body as _;
+    if response.body().is_end_stream() {
+        read.store(true, Ordering::Release);
+    }
+    let mut response = response.map(|body| {
+        Body::wrap(MarkEnd {
+            inner: body.map_err(from_hyper),
+            read,
+        })
+    });
+    response.extensions_mut().insert(info);
+    response
+}
+
+/// A body that records when it has been read to its end.
+struct MarkEnd<B> {
+    inner: B,
+    read: Arc<AtomicBool>,
+}
+
+impl<B: http_body::Body + Unpin> http_body::Body for MarkEnd<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<http_body::Frame<B::Data>, B::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(None) = polled {
+            self.read.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// HTTP/1.1 requests carry the path in the request line and the authority
@@ -238,6 +297,9 @@ struct Idle {
     sender: http1::SendRequest<Body>,
     info: ConnectionInfo,
     since: Instant,
+    /// The last response's body was read to its end: the connection takes
+    /// the next request as soon as its task has seen that.
+    read: Arc<AtomicBool>,
 }
 
 struct Pool {
@@ -272,18 +334,25 @@ impl Pool {
     }
 
     /// The most recently used connection that can take a request now: it
-    /// is the likeliest to be still open on the server's side. Connections
-    /// whose response body is still being read stay listed for later;
-    /// closed and expired ones are dropped.
-    fn take_h1(&self, key: &ConnKey) -> Option<(http1::SendRequest<Body>, ConnectionInfo)> {
+    /// is the likeliest to be still open on the server's side. Failing
+    /// that, one whose last body was read to its end but whose task has not
+    /// yet run to see it (the third value is then `true`: wait for it to be
+    /// ready): a caller that sends right after reading a body, as CoHTTP's
+    /// `callv` does, keeps its connection. Connections whose response body
+    /// is still being read stay listed for later; closed and expired ones
+    /// are dropped.
+    fn take_h1(&self, key: &ConnKey) -> Option<(http1::SendRequest<Body>, ConnectionInfo, bool)> {
         let mut state = self.lock();
         let list = state.idle.get_mut(key)?;
         list.retain(|idle| idle.since.elapsed() < self.idle_timeout && !idle.sender.is_closed());
-        let found = list
-            .iter()
-            .rposition(|idle| idle.sender.is_ready())
-            .map(|at| list.remove(at))
-            .map(|idle| (idle.sender, idle.info));
+        let found = match list.iter().rposition(|idle| idle.sender.is_ready()) {
+            Some(at) => Some((list.remove(at), false)),
+            None => list
+                .iter()
+                .rposition(|idle| idle.read.load(Ordering::Acquire))
+                .map(|at| (list.remove(at), true)),
+        }
+        .map(|(idle, settling)| (idle.sender, idle.info, settling));
         if list.is_empty() {
             state.idle.remove(key);
         }
@@ -295,9 +364,16 @@ impl Pool {
     /// been read to its end, which [`Pool::take_h1`] checks: waiting for it
     /// here, in a task of its own, made the next request of a sequential
     /// caller find the pool empty and open a new connection.
-    fn put_back(&self, key: ConnKey, sender: http1::SendRequest<Body>, info: ConnectionInfo) {
+    /// Answers the flag the response's body sets once read to its end.
+    fn put_back(
+        &self,
+        key: ConnKey,
+        sender: http1::SendRequest<Body>,
+        info: ConnectionInfo,
+    ) -> Arc<AtomicBool> {
+        let read = Arc::new(AtomicBool::new(false));
         if self.max_idle == 0 {
-            return;
+            return read;
         }
         let mut state = self.lock();
         let list = state.idle.entry(key).or_default();
@@ -306,8 +382,10 @@ impl Pool {
                 sender,
                 info,
                 since: Instant::now(),
+                read: read.clone(),
             });
         }
+        read
     }
 }
 
