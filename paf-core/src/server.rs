@@ -155,6 +155,37 @@ pub enum ServerError {
         /// The connection.
         peer: PeerAddr,
     },
+    /// No byte of the request body came for the server's body read
+    /// timeout while the handler read it: the read failed with
+    /// [`Error::Timeout`](crate::Error::Timeout), and the request gets the
+    /// error handler's response (408 from the default one) when nothing
+    /// was written yet; the connection is then closed.
+    BodyTimeout {
+        /// The limit.
+        after: Duration,
+        /// The connection.
+        peer: PeerAddr,
+    },
+    /// The request target does not fit the method (RFC 9112 §3.2): an
+    /// absolute URI with a scheme other than `http`/`https`, an authority
+    /// alone on anything but `CONNECT`, `*` on anything but `OPTIONS`. The
+    /// handler is not called; the default answer is 400.
+    BadTarget {
+        /// The method.
+        method: http::Method,
+        /// The target as received.
+        target: String,
+        /// Why it was refused.
+        reason: &'static str,
+        /// The connection.
+        peer: PeerAddr,
+    },
+    /// A `CONNECT` request to a server that was not built to accept them.
+    /// The handler is not called; the default answer is 405.
+    ConnectNotAllowed {
+        /// The connection.
+        peer: PeerAddr,
+    },
 }
 
 impl std::fmt::Display for ServerError {
@@ -174,6 +205,18 @@ impl std::fmt::Display for ServerError {
             }
             ServerError::BodyTooLarge { limit, peer } => {
                 write!(f, "request body from {peer} is larger than {limit} bytes")
+            }
+            ServerError::BodyTimeout { after, peer } => {
+                write!(f, "request body from {peer} stalled for {after:?}")
+            }
+            ServerError::BadTarget {
+                method,
+                target,
+                reason,
+                peer,
+            } => write!(f, "{method} {target:?} from {peer}: {reason}"),
+            ServerError::ConnectNotAllowed { peer } => {
+                write!(f, "CONNECT from {peer}, which this server does not accept")
             }
         }
     }
@@ -208,8 +251,9 @@ where
 }
 
 /// The default error handler: answers with a bare status (500 for a panic,
-/// 503 for a timeout, 413 for a body over the limit), never with internal
-/// details.
+/// 503 for a handler timeout, 413 for a body over the limit, 408 for a
+/// stalled body, 400 for a target that does not fit its method, 405 for a
+/// refused `CONNECT`), never with internal details.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultErrorHandler;
 
@@ -218,6 +262,18 @@ impl ErrorHandler for DefaultErrorHandler {
         let status = match error {
             ServerError::HandlerTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ServerError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ServerError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ServerError::BadTarget { .. } => StatusCode::BAD_REQUEST,
+            ServerError::ConnectNotAllowed { .. } => {
+                let mut response = status_response(StatusCode::METHOD_NOT_ALLOWED);
+                // Every other method goes to the handler, which knows its
+                // own; the one this answer is about is not among them.
+                response.headers_mut().insert(
+                    http::header::ALLOW,
+                    http::HeaderValue::from_static("GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS"),
+                );
+                return response;
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         status_response(status)

@@ -38,6 +38,7 @@ const MAX_HEADER: usize = 8 * 1024;
 const MAX_BODY: u64 = 64 * 1024;
 const HEADER_READ_TIMEOUT: Duration = Duration::from_millis(500);
 const SEND_TIMEOUT: Duration = Duration::from_millis(500);
+const BODY_READ_TIMEOUT: Duration = Duration::from_millis(500);
 const MAX_STREAMS: u32 = 10;
 /// What `/big` answers: more than loopback socket buffers hold.
 const BIG: usize = 64 << 20;
@@ -148,6 +149,7 @@ impl Catalogue {
             .max_body_size(MAX_BODY)
             .header_read_timeout(HEADER_READ_TIMEOUT)
             .send_timeout(SEND_TIMEOUT)
+            .body_read_timeout(BODY_READ_TIMEOUT)
             .max_http2_streams(MAX_STREAMS)
             .error_handler(move |error: &ServerError| {
                 match error {
@@ -498,6 +500,87 @@ async fn reset_in_the_middle_of_a_body_fails_the_body_read() {
         .until("the failed body read", |s| !s.body_errors().is_empty())
         .await;
     server.assert_still_serves().await;
+}
+
+// ---- Stalled bodies: 408, then the connection is closed -------------------
+
+/// A body promised by `Content-Length` of which 3 bytes come, then nothing:
+/// the handler's read fails once it has waited the body read timeout, and
+/// the client gets 408 and a closed connection.
+async fn assert_stalled_body_gets_408(server: Catalogue) {
+    let input = request("POST /read HTTP/1.1\nhost: x\ncontent-length: 100\n\nabc");
+    let started = Instant::now();
+    let answer = if server.cert.is_some() {
+        server.send_tls(input).await
+    } else {
+        server.send(input).await
+    };
+    let waited = started.elapsed();
+    assert_eq!(answer.status(), Some(408), "{answer:?}");
+    assert!(answer.has_header("connection: close"), "{answer:?}");
+    assert!(waited >= BODY_READ_TIMEOUT, "answered after {waited:?}");
+    let errors = server.seen.body_errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("timed out"), "{errors:?}");
+    server.assert_still_serves().await;
+}
+
+#[tokio::test]
+async fn stalled_body_gets_408_and_close() {
+    assert_stalled_body_gets_408(Catalogue::plain().await).await;
+}
+
+#[tokio::test]
+async fn stalled_body_over_tls_gets_408_and_close() {
+    assert_stalled_body_gets_408(Catalogue::tls().await).await;
+}
+
+// ---- Request targets that do not fit the method (RFC 9112 §3.2) -----------
+
+async fn assert_targets_are_checked(server: Catalogue) {
+    let send = |input: &str| {
+        let input = request(input);
+        let tls = server.cert.is_some();
+        let server = &server;
+        async move {
+            if tls {
+                server.send_tls(input).await
+            } else {
+                server.send(input).await
+            }
+        }
+    };
+    for input in [
+        "GET * HTTP/1.1\nhost: x\nconnection: close\n\n",
+        "DELETE * HTTP/1.1\nhost: x\nconnection: close\n\n",
+        "GET example.org:443 HTTP/1.1\nhost: example.org\nconnection: close\n\n",
+        "GET ftp://example.org/file HTTP/1.1\nhost: example.org\nconnection: close\n\n",
+        "CONNECT /path HTTP/1.1\nhost: x\nconnection: close\n\n",
+    ] {
+        let answer = send(input).await;
+        assert_eq!(answer.status(), Some(400), "{input:?}: {answer:?}");
+    }
+    let answer = send("CONNECT example.org:443 HTTP/1.1\nhost: example.org:443\n\n").await;
+    assert_eq!(answer.status(), Some(405), "{answer:?}");
+    assert!(
+        answer.has_header("allow: get, head, post, put, delete, patch, options"),
+        "{answer:?}"
+    );
+    assert_eq!(server.seen.calls.load(Ordering::SeqCst), 0);
+    let answer = send("OPTIONS * HTTP/1.1\nhost: x\nconnection: close\n\n").await;
+    assert_eq!(answer.status(), Some(200), "{answer:?}");
+    assert_eq!(server.seen.calls.load(Ordering::SeqCst), 1);
+    server.assert_still_serves().await;
+}
+
+#[tokio::test]
+async fn targets_that_do_not_fit_the_method_get_400_and_connect_405() {
+    assert_targets_are_checked(Catalogue::plain().await).await;
+}
+
+#[tokio::test]
+async fn targets_that_do_not_fit_the_method_over_tls_get_400_and_connect_405() {
+    assert_targets_are_checked(Catalogue::tls().await).await;
 }
 
 // ---- Limits ----------------------------------------------------------------

@@ -37,10 +37,7 @@ use std::{
     panic::AssertUnwindSafe,
     path::{Path, PathBuf},
     pin::Pin,
-    sync::{
-        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
-        Arc,
-    },
+    sync::Arc,
     task::{ready, Context, Poll},
     time::Duration,
 };
@@ -75,10 +72,25 @@ use tracing::{debug, warn};
 
 use crate::error::from_hyper;
 
+mod connections;
+mod request_body;
+mod target;
+
+use connections::{Activity, InFlight, Registry};
+use request_body::{RequestBody, Verdict};
+
 const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// nginx's `client_body_timeout` default.
+const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// A request whose body read has waited this long for a byte counts as
+/// stalled, and its connection may be shed at the connection limit.
+const STALLED_AFTER: Duration = Duration::from_secs(1);
+/// At the connection limit with nothing to shed yet, how often to look
+/// again (a read may have become stalled since).
+const SHED_RECHECK: Duration = Duration::from_millis(200);
 const DEFAULT_MAX_HEADER_SIZE: usize = 64 * 1024;
 const DEFAULT_MAX_BODY_SIZE: u64 = 1 << 30;
 const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
@@ -114,6 +126,8 @@ struct Inner {
     limits: Limits,
     /// One permit per open connection, shared by every listener.
     connection_slots: Arc<Semaphore>,
+    /// The open connections, for shedding at the limit.
+    registry: Arc<Registry>,
     http1: http1::Builder,
     http2: http2::Builder<TokioExecutor>,
 }
@@ -126,6 +140,8 @@ struct Limits {
     handler_timeout: Option<Duration>,
     idle_timeout: Duration,
     send_timeout: Duration,
+    body_read_timeout: Duration,
+    accept_connect: bool,
     max_header_size: usize,
     max_body_size: u64,
     max_connections: usize,
@@ -141,6 +157,8 @@ impl Default for Limits {
             handler_timeout: None,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             send_timeout: DEFAULT_SEND_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            accept_connect: false,
             max_header_size: DEFAULT_MAX_HEADER_SIZE,
             max_body_size: DEFAULT_MAX_BODY_SIZE,
             max_connections: DEFAULT_MAX_CONNECTIONS,
@@ -171,14 +189,26 @@ impl fmt::Debug for Server {
 /// | [`header_read_timeout`](Self::header_read_timeout): time to send a request head | 30 s | the connection is closed without a response (no 408) |
 /// | [`idle_timeout`](Self::idle_timeout): time with no request in progress | 60 s | the connection is closed (HTTP/2: after a GOAWAY) |
 /// | [`send_timeout`](Self::send_timeout): a write blocked by a client that reads nothing | 30 s | the connection is closed |
+/// | [`body_read_timeout`](Self::body_read_timeout): time without a request body byte while the handler reads | 60 s | the read fails with [`Error::Timeout`]; 408 from the error handler when nothing was written yet, then the connection is closed |
 /// | [`handler_timeout`](Self::handler_timeout): time to produce a response head | none | the error handler's response, 503 by default |
 /// | [`tls_handshake_timeout`](Self::tls_handshake_timeout) | 10 s | the connection is closed |
-/// | [`max_connections`](Self::max_connections): connections open at once | 10,000 | waits in the listen backlog until one closes |
+/// | [`max_connections`](Self::max_connections): connections open at once | 10,000 | the oldest idle or stalled connection is closed to make room; with none, the new one waits until one closes |
 /// | [`max_http2_streams`](Self::max_http2_streams): concurrent streams on one HTTP/2 connection | 100 | `RST_STREAM(REFUSED_STREAM)` for each stream past it |
 /// | [`http2_keep_alive_interval`](Self::http2_keep_alive_interval): PING to an HTTP/2 client | every 30 s | no answer within 20 s: the connection is closed |
 ///
 /// A panic in the handler becomes the error handler's response (500 by
 /// default) and is logged at `warn`; the connection and the server go on.
+///
+/// A request target that does not fit its method (RFC 9112 §3.2: `*` on
+/// anything but `OPTIONS`, a bare `host:port` on anything but `CONNECT`,
+/// an absolute URI whose scheme is not `http` or `https`) gets 400 from the
+/// error handler ([`ServerError::BadTarget`]) without calling the handler;
+/// `CONNECT` gets 405 ([`ServerError::ConnectNotAllowed`]) unless
+/// [`accept_connect`](Self::accept_connect) is on.
+///
+/// A client that sends its request and then shuts down its write side
+/// (`shutdown(SHUT_WR)`, or a TLS `close_notify`) still gets its response:
+/// the connection is closed after it.
 ///
 /// # What hyper answers by itself
 ///
@@ -295,6 +325,30 @@ impl ServerBuilder {
         self
     }
 
+    /// How long the handler's read of a request body may wait for the next
+    /// byte (default 60 s, as nginx's `client_body_timeout`). Past it the
+    /// read fails with [`Error::Timeout`] ([`TimeoutKind::Body`]), the
+    /// request gets the error handler's answer to
+    /// [`ServerError::BodyTimeout`] (408 from the default one) unless the
+    /// handler had already answered, and the connection is closed: a client
+    /// that promised a body and sends none does not hold a connection and a
+    /// handler for ever. Only time spent waiting counts: a slow upload that
+    /// keeps sending is not affected.
+    ///
+    /// [`TimeoutKind::Body`]: paf_core::error::TimeoutKind::Body
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_read_timeout = timeout;
+        self
+    }
+
+    /// Lets `CONNECT` requests reach the handler (default off: 405 without
+    /// calling it). A handler that accepts them answers 2xx and takes the
+    /// connection over.
+    pub fn accept_connect(mut self, accept: bool) -> Self {
+        self.limits.accept_connect = accept;
+        self
+    }
+
     /// The largest request head accepted, in bytes: request line and
     /// headers together (default 64 KiB). HTTP/1 requests over it get 431
     /// and their connection is closed; on HTTP/2 it is the advertised
@@ -322,9 +376,12 @@ impl ServerBuilder {
     }
 
     /// How many connections may be open at once (default 10,000), counted
-    /// over every listener the server is bound to. At the limit the server
-    /// stops accepting: new connections wait in the listen backlog (where
-    /// the kernel holds them) until an open one ends. Streams given to
+    /// over every listener the server is bound to. At the limit, the next
+    /// connection is accepted and makes room: the oldest connection that
+    /// is idle (no request in progress, or a head still coming) or stalled
+    /// (its requests have waited over a second for a body byte) is closed.
+    /// When none is, that one connection waits until one ends, and the rest
+    /// wait in the listen backlog. Streams given to
     /// [`Server::serve_connection`] are not counted. At least 1.
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.limits.max_connections = connections;
@@ -356,6 +413,9 @@ impl ServerBuilder {
         // hyper's timeouts need a timer, or the header timeout never fires.
         http1
             .timer(TokioTimer::new())
+            // A client that shuts its write side after its request still
+            // reads: it must get the response.
+            .half_close(true)
             .header_read_timeout(finite(limits.header_read_timeout))
             .max_header_size(limits.max_header_size)
             .max_buf_size(limits.max_header_size.max(HYPER_DEFAULT_BUF_SIZE));
@@ -372,6 +432,7 @@ impl ServerBuilder {
                 error_handler: self.error_handler,
                 tls: self.tls.map(TlsAcceptor::from),
                 connection_slots: Arc::new(Semaphore::new(slots)),
+                registry: Arc::default(),
                 limits,
                 http1,
                 http2,
@@ -512,6 +573,7 @@ impl Server {
         let limits = &self.inner.limits;
         let io = TokioIo::new(SendTimeout::new(io, limits.send_timeout));
         let activity = Arc::new(Activity::default());
+        let registered = self.inner.registry.register(activity.clone());
         let server = self.clone();
         let conn_peer = peer.clone();
         let watched = activity.clone();
@@ -522,8 +584,9 @@ impl Server {
             // Counted from the moment hyper hands the request over until the
             // response body is dropped: the connection is busy meanwhile.
             let in_flight = watched.begin();
+            let activity = watched.clone();
             async move {
-                let response = server.respond(request, peer, tls).await;
+                let response = server.respond(request, peer, tls, activity).await;
                 Ok::<_, Infallible>(response.map(|body| Tracked {
                     body,
                     _in_flight: in_flight,
@@ -533,11 +596,11 @@ impl Server {
         let result = match proto {
             Proto::Http1 => {
                 let conn = self.inner.http1.serve_connection(io, service);
-                drive(conn, &activity, limits.idle_timeout, stop).await
+                drive(conn, &activity, limits.idle_timeout, stop, &registered.shed).await
             }
             Proto::Http2 => {
                 let conn = self.inner.http2.serve_connection(io, service);
-                drive(conn, &activity, limits.idle_timeout, stop).await
+                drive(conn, &activity, limits.idle_timeout, stop, &registered.shed).await
             }
         };
         if let Err(e) = result {
@@ -550,23 +613,41 @@ impl Server {
         request: Request<Incoming>,
         peer: PeerAddr,
         tls: Option<TlsInfo>,
+        activity: Arc<Activity>,
     ) -> Response<Body> {
         let version = request.version();
-        let limit = self.inner.limits.max_body_size;
+        let limits = &self.inner.limits;
+        if let Some(reason) = target::refusal(request.method(), request.uri(), version) {
+            debug!(%peer, method = %request.method(), uri = %request.uri(), reason, "bad request target");
+            let error = ServerError::BadTarget {
+                method: request.method().clone(),
+                target: request.uri().to_string(),
+                reason,
+                peer,
+            };
+            return self.error_response(&error);
+        }
+        if request.method() == http::Method::CONNECT && !limits.accept_connect {
+            debug!(%peer, "CONNECT refused");
+            return self.error_response(&ServerError::ConnectNotAllowed { peer });
+        }
+        let limit = limits.max_body_size;
         // The declared length is known before a byte of the body is read:
         // refuse at once rather than let the handler start on it.
         if http_body::Body::size_hint(request.body()).lower() > limit {
             debug!(%peer, limit, "request body declared larger than the limit");
             return self.body_too_large(limit, peer, version);
         }
-        let passed = Arc::new(AtomicBool::new(false));
+        let verdict = Arc::new(Verdict::default());
+        let read_timeout = finite(limits.body_read_timeout);
         let mut request = request.map(|body| {
-            Body::wrap(Limited {
+            Body::wrap(RequestBody::new(
                 body,
                 limit,
-                seen: 0,
-                passed: passed.clone(),
-            })
+                read_timeout,
+                verdict.clone(),
+                activity,
+            ))
         });
         let info = ConnInfo::new(peer.clone(), version, tls);
         request.extensions_mut().insert(info);
@@ -582,9 +663,15 @@ impl Server {
         let error = match outcome {
             // Whatever the handler made of its failed read, the client is
             // told why: its body was too large.
-            Ok(Ok(_)) if passed.load(Ordering::Acquire) => {
+            Ok(Ok(_)) if verdict.too_large() => {
                 debug!(%peer, limit, "request body passed the limit");
                 return self.body_too_large(limit, peer, version);
+            }
+            Ok(Ok(_)) if verdict.timed_out() => {
+                let after = limits.body_read_timeout;
+                debug!(%peer, ?after, "request body stalled");
+                let response = self.error_response(&ServerError::BodyTimeout { after, peer });
+                return closing(response, version);
             }
             Ok(Ok(response)) => return response,
             Ok(Err(panic)) => {
@@ -604,13 +691,8 @@ impl Server {
     /// body is not read, so an HTTP/1 connection cannot carry another
     /// request: say so rather than let the client find out.
     fn body_too_large(&self, limit: u64, peer: PeerAddr, version: Version) -> Response<Body> {
-        let mut response = self.error_response(&ServerError::BodyTooLarge { limit, peer });
-        if version < Version::HTTP_2 {
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        response
+        let response = self.error_response(&ServerError::BodyTooLarge { limit, peer });
+        closing(response, version)
     }
 
     /// The error handler's response; a panicking error handler must not
@@ -636,6 +718,17 @@ impl Server {
         // hyper already answered what it could (400, 431…): unused.
         drop(self.error_response(&error));
     }
+}
+
+/// Closes an HTTP/1 connection after `response`: the rest of the request
+/// body was not read, so the connection cannot carry another request.
+fn closing(mut response: Response<Body>, version: Version) -> Response<Body> {
+    if version < Version::HTTP_2 {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Where a [`Running`] server listens.
@@ -791,8 +884,11 @@ async fn accept_loop<L: Listener>(server: Server, listener: L, mut stop: StopSig
             Some(ended) = connections.join_next(), if !connections.is_empty() => {
                 log_connection_end(ended);
             }
-            accepted = accept_in_slot(&listener, &server.inner.connection_slots) => match accepted {
-                Ok((io, peer, slot)) => {
+            accepted = listener.accept() => match accepted {
+                Ok((io, peer)) => {
+                    let Some(slot) = make_room(&server.inner, &mut stop).await else {
+                        break;
+                    };
                     let server = server.clone();
                     let stop = stop.clone();
                     connections.spawn(async move {
@@ -822,24 +918,25 @@ async fn accept_loop<L: Listener>(server: Server, listener: L, mut stop: StopSig
     drain(&mut connections, &mut stop).await;
 }
 
-/// Accepts a connection once one of the `max_connections` slots is free.
-/// Waiting for the slot first leaves the excess in the listen backlog, where
-/// the kernel holds it at no cost to us, rather than accepting connections
-/// only to close them.
-async fn accept_in_slot<L: Listener>(
-    listener: &L,
-    slots: &Arc<Semaphore>,
-) -> io::Result<(L::Stream, PeerAddr, OwnedSemaphorePermit)> {
-    if slots.available_permits() == 0 {
-        debug!("connection limit reached; accepting paused");
+/// A slot for a connection just accepted: a free one, or one made by
+/// shedding the oldest idle or stalled connection (see [`Registry`]). With
+/// nothing to shed, the new connection waits for one to end, looking again
+/// now and then (a read may have stalled since), and the next ones wait in
+/// the listen backlog. `None` when the server is stopped meanwhile.
+async fn make_room(inner: &Inner, stop: &mut StopSignal) -> Option<OwnedSemaphorePermit> {
+    let slots = &inner.connection_slots;
+    if let Ok(slot) = slots.clone().try_acquire_owned() {
+        return Some(slot);
     }
-    let slot = slots
-        .clone()
-        .acquire_owned()
-        .await
-        .expect("the connection semaphore is never closed");
-    let (io, peer) = listener.accept().await?;
-    Ok((io, peer, slot))
+    debug!("connection limit reached; making room");
+    loop {
+        inner.registry.shed_oldest(STALLED_AFTER);
+        tokio::select! {
+            slot = slots.clone().acquire_owned() => return slot.ok(),
+            () = tokio::time::sleep(SHED_RECHECK) => {}
+            () = stopped(stop) => return None,
+        }
+    }
 }
 
 /// Waits for the connections to end until the stop's deadline (which a later
@@ -914,6 +1011,7 @@ async fn drive<C>(
     activity: &Activity,
     idle_limit: Duration,
     mut stop: StopSignal,
+    shed: &tokio::sync::Notify,
 ) -> std::result::Result<(), hyper::Error>
 where
     C: GracefulConnection<Error = hyper::Error>,
@@ -923,6 +1021,12 @@ where
     loop {
         tokio::select! {
             result = conn.as_mut() => return result,
+            () = shed.notified() => {
+                // Idle or stalled while a new connection waits for room:
+                // nothing a client is waiting for is lost.
+                debug!("connection shed to make room for a new one");
+                return Ok(());
+            }
             () = stopped(&mut stop), if !closing => {
                 conn.as_mut().graceful_shutdown();
                 closing = true;
@@ -946,74 +1050,6 @@ where
     }
 }
 
-/// How busy a connection is: the requests in progress on it, and when the
-/// last one ended. A request only touches two atomics and reads the clock;
-/// the idle watch sleeps once per idle period rather than being woken and
-/// re-armed at the end of every request.
-struct Activity {
-    in_flight: AtomicUsize,
-    /// When the connection started; `last_end` counts from here.
-    base: Instant,
-    /// Milliseconds from `base` to the end of the last request.
-    last_end: AtomicU64,
-}
-
-impl Default for Activity {
-    fn default() -> Self {
-        Activity {
-            in_flight: AtomicUsize::new(0),
-            base: Instant::now(),
-            last_end: AtomicU64::new(0),
-        }
-    }
-}
-
-impl Activity {
-    fn begin(self: &Arc<Self>) -> InFlight {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        InFlight(self.clone())
-    }
-
-    /// Counts the idle period from now, as if a request had just ended.
-    fn touch(&self) {
-        self.last_end.fetch_max(self.elapsed_ms(), Ordering::AcqRel);
-    }
-
-    fn elapsed_ms(&self) -> u64 {
-        u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
-    /// Resolves once no request has been in progress for `limit`.
-    async fn idle_for(&self, limit: Duration) {
-        loop {
-            if self.in_flight.load(Ordering::Acquire) > 0 {
-                // Busy: look again a whole period later; the deadline is
-                // counted from the end of the last request in any case.
-                tokio::time::sleep(limit).await;
-                continue;
-            }
-            let ended = Duration::from_millis(self.last_end.load(Ordering::Acquire));
-            let deadline = self.base + ended + limit;
-            if Instant::now() >= deadline {
-                return;
-            }
-            tokio::time::sleep_until(deadline).await;
-        }
-    }
-}
-
-/// One request in progress; its end is when this is dropped.
-struct InFlight(Arc<Activity>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        // Stored before the count drops, so that whoever sees no request in
-        // progress also sees when the last one ended.
-        self.0.touch();
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 /// A response body that keeps its request counted as in progress until
 /// hyper is done with it.
 struct Tracked {
@@ -1030,49 +1066,6 @@ impl http_body::Body for Tracked {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>>>> {
         Pin::new(&mut self.get_mut().body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}
-
-/// A request body that fails with [`Error::BodyTooLarge`] once more than
-/// `limit` bytes came in, and notes that it did in `passed`.
-struct Limited {
-    body: Incoming,
-    limit: u64,
-    seen: u64,
-    passed: Arc<AtomicBool>,
-}
-
-impl http_body::Body for Limited {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<std::result::Result<Frame<Bytes>, BoxError>>> {
-        let this = self.get_mut();
-        let too_large = |limit| Box::new(Error::BodyTooLarge { limit }) as BoxError;
-        // Once over, always over: a reader that retries must not see an end.
-        if this.passed.load(Ordering::Acquire) {
-            return Poll::Ready(Some(Err(too_large(this.limit))));
-        }
-        let frame = ready!(Pin::new(&mut this.body).poll_frame(cx));
-        if let Some(data) = frame.as_ref().and_then(|f| f.as_ref().ok()?.data_ref()) {
-            this.seen = this.seen.saturating_add(data.len() as u64);
-            if this.seen > this.limit {
-                this.passed.store(true, Ordering::Release);
-                return Poll::Ready(Some(Err(too_large(this.limit))));
-            }
-        }
-        Poll::Ready(frame.map(|f| f.map_err(|e| Box::new(e) as BoxError)))
     }
 
     fn is_end_stream(&self) -> bool {
