@@ -372,6 +372,27 @@ async fn slow_server(delay: Duration) -> (Running, Arc<Notify>) {
 }
 
 #[tokio::test]
+async fn stop_tells_a_busy_http1_connection_to_close_after_its_response() {
+    let (running, started) = slow_server(Duration::from_millis(300)).await;
+    let addr = addr_of(&running);
+    // A keep-alive request in progress when the stop comes: it is answered,
+    // with `connection: close`, so the client sends nothing more on it.
+    let mut busy = raw(addr, b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\n").await;
+    timeout(LIMIT, started.notified()).await.unwrap();
+    let stopping = tokio::spawn(timed_stop(running, Duration::from_secs(5)));
+    let answer = String::from_utf8(read_to_close(&mut busy).await).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{answer:?}"
+    );
+    assert!(answer.ends_with("slow but complete"), "{answer:?}");
+    stopping.await.unwrap();
+}
+
+#[tokio::test]
 async fn stop_lets_in_flight_request_finish_and_refuses_new_connections() {
     let (running, started) = slow_server(Duration::from_millis(500)).await;
     let addr = addr_of(&running);
