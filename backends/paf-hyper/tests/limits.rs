@@ -167,7 +167,33 @@ async fn idle_http2_connection_gets_goaway_then_is_closed() {
 }
 
 #[tokio::test]
-async fn connections_past_max_connections_wait_in_the_backlog() {
+async fn connection_past_max_connections_waits_while_every_slot_is_busy() {
+    let (running, addr) = start(ServerBuilder::new().max_connections(2)).await;
+    let sleep = b"GET /sleep HTTP/1.1\r\nhost: x\r\n\r\n";
+    let mut first = TcpStream::connect(addr).await.unwrap();
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    for stream in [&mut first, &mut second] {
+        stream.write_all(sleep).await.unwrap();
+    }
+    // Both slots hold a request in progress: nothing can be shed, so the
+    // third connection is not served meanwhile.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = TcpStream::connect(addr).await.unwrap();
+    third.write_all(GET).await.unwrap();
+    let mut buf = [0u8; 64];
+    let early = timeout(Duration::from_millis(300), third.read(&mut buf)).await;
+    assert!(early.is_err(), "answered past the limit: {early:?}");
+    // Their responses come whole, undisturbed by the waiting connection.
+    for stream in [&mut first, &mut second] {
+        assert!(read_response(stream).await.ends_with("slept"));
+    }
+    // Once a slot's connection is idle, it makes room: the third is served.
+    assert!(read_response(&mut third).await.starts_with("HTTP/1.1 200"));
+    stop(running).await;
+}
+
+#[tokio::test]
+async fn idle_connection_makes_room_past_max_connections() {
     let (running, addr) = start(ServerBuilder::new().max_connections(2)).await;
     let mut first = TcpStream::connect(addr).await.unwrap();
     let mut second = TcpStream::connect(addr).await.unwrap();
@@ -175,17 +201,15 @@ async fn connections_past_max_connections_wait_in_the_backlog() {
         stream.write_all(GET).await.unwrap();
         assert!(read_response(stream).await.starts_with("HTTP/1.1 200"));
     }
-    // The kernel completes the third handshake, but the server does not
-    // take the connection while both slots are held.
+    // Both slots hold idle keep-alive connections: the oldest is closed to
+    // serve the third at once.
     let mut third = TcpStream::connect(addr).await.unwrap();
     third.write_all(GET).await.unwrap();
-    let mut buf = [0u8; 64];
-    let early = timeout(Duration::from_millis(300), third.read(&mut buf)).await;
-    assert!(early.is_err(), "answered past the limit: {early:?}");
-    // A slot frees up: the waiting connection is served.
-    drop(first);
     assert!(read_response(&mut third).await.starts_with("HTTP/1.1 200"));
-    // The second connection was not disturbed.
+    let mut buf = [0u8; 64];
+    let closed = timeout(LIMIT, first.read(&mut buf)).await.unwrap();
+    assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
+    // The younger one was not disturbed.
     second.write_all(GET).await.unwrap();
     assert!(read_response(&mut second).await.starts_with("HTTP/1.1 200"));
     stop(running).await;
