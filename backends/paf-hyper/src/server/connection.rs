@@ -1,0 +1,343 @@
+//! One connection's life: the TLS handshake or the version sniffing, the
+//! hyper connection and its watch (idle, stop, shedding), and each request
+//! on it, from the target check to the error handler's answers.
+
+use std::{
+    convert::Infallible,
+    io,
+    panic::AssertUnwindSafe,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http::{header, HeaderValue, Request, Response, StatusCode, Version};
+use http_body::{Frame, SizeHint};
+use hyper::{body::Incoming, service::service_fn};
+use hyper_util::{rt::TokioIo, server::graceful::GracefulConnection};
+use paf_core::{
+    ctx::Io,
+    server::{status_response, ConnInfo, PeerAddr, ServerError, TlsInfo},
+    tls::ALPN_H2,
+    Body, BoxError, Error, Result,
+};
+use tracing::{debug, warn};
+
+use super::{
+    builder::finite,
+    connections::{Activity, InFlight},
+    request_body::{RequestBody, Verdict},
+    running::{stopped, StopSignal},
+    stream::{sniff, Prefixed, Proto, SendTimeout},
+    target, Server,
+};
+use crate::error::from_hyper;
+
+impl Server {
+    /// One connection, from its first byte to its end; `stop` turns into a
+    /// graceful shutdown.
+    pub(super) async fn serve<I: Io>(&self, mut io: I, peer: PeerAddr, mut stop: StopSignal) {
+        let Some(acceptor) = &self.inner.tls else {
+            let limit = self.inner.limits.header_read_timeout;
+            let sniffed = tokio::select! {
+                sniffed = tokio::time::timeout(limit, sniff(&mut io)) => sniffed,
+                () = stopped(&mut stop) => return,
+            };
+            let (proto, seen) = match sniffed {
+                Ok(Ok(sniffed)) => sniffed,
+                Ok(Err(e)) => return self.connection_failed(peer, Box::new(e)),
+                Err(_) => {
+                    let e = io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("no request within {limit:?}"),
+                    );
+                    return self.connection_failed(peer, Box::new(e));
+                }
+            };
+            let io = Prefixed { seen, io };
+            return self.serve_http(io, proto, peer, None, stop).await;
+        };
+
+        let limit = self.inner.limits.tls_handshake_timeout;
+        let handshake = tokio::select! {
+            handshake = tokio::time::timeout(limit, acceptor.accept(io)) => handshake,
+            () = stopped(&mut stop) => return,
+        };
+        let tls = match handshake {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => return self.handshake_failed(peer, paf_core::tls::rustls_cause(e)),
+            Err(_) => {
+                let e = io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no TLS handshake within {limit:?}"),
+                );
+                return self.handshake_failed(peer, Box::new(e));
+            }
+        };
+        let conn = tls.get_ref().1;
+        let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
+        let proto = if alpn.as_deref() == Some(ALPN_H2) {
+            Proto::Http2
+        } else {
+            Proto::Http1
+        };
+        let info = TlsInfo::new(conn.server_name().map(str::to_string), alpn);
+        self.serve_http(tls, proto, peer, Some(info), stop).await;
+    }
+
+    async fn serve_http<T: Io>(
+        &self,
+        io: T,
+        proto: Proto,
+        peer: PeerAddr,
+        tls: Option<TlsInfo>,
+        stop: StopSignal,
+    ) {
+        let limits = &self.inner.limits;
+        let io = TokioIo::new(SendTimeout::new(io, limits.send_timeout));
+        let activity = Arc::new(Activity::default());
+        let registered = self.inner.registry.register(activity.clone());
+        let server = self.clone();
+        let conn_peer = peer.clone();
+        let watched = activity.clone();
+        let service = service_fn(move |request: Request<Incoming>| {
+            let server = server.clone();
+            let peer = conn_peer.clone();
+            let tls = tls.clone();
+            // Counted from the moment hyper hands the request over until the
+            // response body is dropped: the connection is busy meanwhile.
+            let in_flight = watched.begin();
+            let activity = watched.clone();
+            async move {
+                let response = server.respond(request, peer, tls, activity).await;
+                Ok::<_, Infallible>(response.map(|body| Tracked {
+                    body,
+                    _in_flight: in_flight,
+                }))
+            }
+        });
+        let result = match proto {
+            Proto::Http1 => {
+                let conn = self.inner.http1.serve_connection(io, service);
+                drive(conn, &activity, limits.idle_timeout, stop, &registered.shed).await
+            }
+            Proto::Http2 => {
+                let conn = self.inner.http2.serve_connection(io, service);
+                drive(conn, &activity, limits.idle_timeout, stop, &registered.shed).await
+            }
+        };
+        if let Err(e) = result {
+            self.connection_failed(peer, Box::new(from_hyper(e)));
+        }
+    }
+
+    async fn respond(
+        &self,
+        request: Request<Incoming>,
+        peer: PeerAddr,
+        tls: Option<TlsInfo>,
+        activity: Arc<Activity>,
+    ) -> Response<Body> {
+        let version = request.version();
+        let limits = &self.inner.limits;
+        if let Some(reason) = target::refusal(request.method(), request.uri(), version) {
+            debug!(%peer, method = %request.method(), uri = %request.uri(), reason, "bad request target");
+            let error = ServerError::BadTarget {
+                method: request.method().clone(),
+                target: request.uri().to_string(),
+                reason,
+                peer,
+            };
+            return self.error_response(&error);
+        }
+        if request.method() == http::Method::CONNECT && !limits.accept_connect {
+            debug!(%peer, "CONNECT refused");
+            return self.error_response(&ServerError::ConnectNotAllowed { peer });
+        }
+        let limit = limits.max_body_size;
+        // The declared length is known before a byte of the body is read:
+        // refuse at once rather than let the handler start on it.
+        if http_body::Body::size_hint(request.body()).lower() > limit {
+            debug!(%peer, limit, "request body declared larger than the limit");
+            return self.body_too_large(limit, peer, version);
+        }
+        let verdict = Arc::new(Verdict::default());
+        let read_timeout = finite(limits.body_read_timeout);
+        let mut request = request.map(|body| {
+            Body::wrap(RequestBody::new(
+                body,
+                limit,
+                read_timeout,
+                verdict.clone(),
+                activity,
+            ))
+        });
+        let info = ConnInfo::new(peer.clone(), version, tls);
+        request.extensions_mut().insert(info);
+        // The call itself is inside the guarded future, so a handler that
+        // panics before returning its future is caught too.
+        let answer = AssertUnwindSafe(async { self.inner.handler.call(request).await });
+        let outcome = match self.inner.limits.handler_timeout {
+            None => Ok(answer.catch_unwind().await),
+            Some(limit) => tokio::time::timeout(limit, answer.catch_unwind())
+                .await
+                .map_err(|_| limit),
+        };
+        let error = match outcome {
+            // Whatever the handler made of its failed read, the client is
+            // told why: its body was too large.
+            Ok(Ok(_)) if verdict.too_large() => {
+                debug!(%peer, limit, "request body passed the limit");
+                return self.body_too_large(limit, peer, version);
+            }
+            Ok(Ok(_)) if verdict.timed_out() => {
+                let after = limits.body_read_timeout;
+                debug!(%peer, ?after, "request body stalled");
+                let response = self.error_response(&ServerError::BodyTimeout { after, peer });
+                return closing(response, version);
+            }
+            Ok(Ok(response)) => return response,
+            Ok(Err(panic)) => {
+                let message = panic_message(&*panic);
+                warn!(%peer, %message, "handler panicked");
+                ServerError::HandlerPanicked { message, peer }
+            }
+            Err(after) => {
+                warn!(%peer, ?after, "handler timed out");
+                ServerError::HandlerTimeout { after, peer }
+            }
+        };
+        self.error_response(&error)
+    }
+
+    /// The error handler's answer to a body over the limit. The rest of the
+    /// body is not read, so an HTTP/1 connection cannot carry another
+    /// request: say so rather than let the client find out.
+    fn body_too_large(&self, limit: u64, peer: PeerAddr, version: Version) -> Response<Body> {
+        let response = self.error_response(&ServerError::BodyTooLarge { limit, peer });
+        closing(response, version)
+    }
+
+    /// The error handler's response; a panicking error handler must not
+    /// take the connection down with it, so it gets a bare 500.
+    fn error_response(&self, error: &ServerError) -> Response<Body> {
+        std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.error_handler.handle(error)))
+            .unwrap_or_else(|_| {
+                warn!(%error, "error handler panicked");
+                status_response(StatusCode::INTERNAL_SERVER_ERROR)
+            })
+    }
+
+    fn handshake_failed(&self, peer: PeerAddr, source: BoxError) {
+        let error = ServerError::Handshake { peer, source };
+        debug!(%error, "TLS handshake failed");
+        // Nothing can be sent before TLS is up: the response is unused.
+        drop(self.error_response(&error));
+    }
+
+    fn connection_failed(&self, peer: PeerAddr, source: BoxError) {
+        let error = ServerError::Connection { peer, source };
+        debug!(%error, "connection failed");
+        // hyper already answered what it could (400, 431…): unused.
+        drop(self.error_response(&error));
+    }
+}
+
+/// Closes an HTTP/1 connection after `response`: the rest of the request
+/// body was not read, so the connection cannot carry another request.
+fn closing(mut response: Response<Body>, version: Version) -> Response<Body> {
+    if version < Version::HTTP_2 {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic payload is not a string".to_string()
+    }
+}
+
+/// Runs one hyper connection until it ends: a stop, or a stretch of
+/// `idle_limit` with no request in progress, turns into a graceful shutdown
+/// (idle HTTP/1 connections close, HTTP/2 ones get a GOAWAY, requests in
+/// flight still get their responses).
+async fn drive<C>(
+    conn: C,
+    activity: &Activity,
+    idle_limit: Duration,
+    mut stop: StopSignal,
+    shed: &tokio::sync::Notify,
+) -> std::result::Result<(), hyper::Error>
+where
+    C: GracefulConnection<Error = hyper::Error>,
+{
+    tokio::pin!(conn);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => return result,
+            () = shed.notified() => {
+                // Idle or stalled while a new connection waits for room:
+                // nothing a client is waiting for is lost.
+                debug!("connection shed to make room for a new one");
+                return Ok(());
+            }
+            () = stopped(&mut stop), if !closing => {
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = activity.idle_for(idle_limit) => {
+                if closing {
+                    // Nothing is in progress, yet the shutdown did not end
+                    // the connection (an HTTP/2 peer that never answers the
+                    // GOAWAY's PING): nothing is lost by dropping it.
+                    debug!("closing connection stayed idle; dropping it");
+                    return Ok(());
+                }
+                debug!(after = ?idle_limit, "closing idle connection");
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+                // The peer gets a whole idle period after the GOAWAY before
+                // the connection is dropped under it.
+                activity.touch();
+            }
+        }
+    }
+}
+
+/// A response body that keeps its request counted as in progress until
+/// hyper is done with it.
+struct Tracked {
+    body: Body,
+    _in_flight: InFlight,
+}
+
+impl http_body::Body for Tracked {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
