@@ -68,7 +68,9 @@ impl std::fmt::Display for PeerAddr {
 }
 
 /// What the server knows of the connection a request came on. The server
-/// puts it in every request's extensions.
+/// puts it in every request's extensions, built once per connection and
+/// shared by its requests (as an `Arc<ConnInfo>`; [`ConnInfo::of`] finds
+/// either form, so a test may insert a plain `ConnInfo`).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ConnInfo {
@@ -88,7 +90,11 @@ impl ConnInfo {
 
     /// The connection information of a request served by a paf server.
     pub fn of<B>(request: &Request<B>) -> Option<&ConnInfo> {
-        request.extensions().get::<ConnInfo>()
+        let extensions = request.extensions();
+        extensions
+            .get::<Arc<ConnInfo>>()
+            .map(|shared| &**shared)
+            .or_else(|| extensions.get::<ConnInfo>())
     }
 }
 

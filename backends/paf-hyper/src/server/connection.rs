@@ -101,18 +101,22 @@ impl Server {
         let activity = Arc::new(Activity::default());
         let registered = self.inner.registry.register(activity.clone());
         let server = self.clone();
-        let conn_peer = peer.clone();
+        // Built once, shared by the connection's requests.
+        let version = match proto {
+            Proto::Http1 => Version::HTTP_11,
+            Proto::Http2 => Version::HTTP_2,
+        };
+        let info = Arc::new(ConnInfo::new(peer.clone(), version, tls));
         let watched = activity.clone();
         let service = service_fn(move |request: Request<Incoming>| {
             let server = server.clone();
-            let peer = conn_peer.clone();
-            let tls = tls.clone();
+            let info = info.clone();
             // Counted from the moment hyper hands the request over until the
             // response body is dropped: the connection is busy meanwhile.
             let in_flight = watched.begin();
             let activity = watched.clone();
             async move {
-                let response = server.respond(request, peer, tls, activity).await;
+                let response = server.respond(request, info, activity).await;
                 Ok::<_, Infallible>(response.map(|body| Tracked {
                     body,
                     _in_flight: in_flight,
@@ -137,11 +141,11 @@ impl Server {
     async fn respond(
         &self,
         request: Request<Incoming>,
-        peer: PeerAddr,
-        tls: Option<TlsInfo>,
+        info: Arc<ConnInfo>,
         activity: Arc<Activity>,
     ) -> Response<Body> {
         let version = request.version();
+        let peer = &info.peer;
         let limits = &self.inner.limits;
         if let Some(reason) = target::refusal(request.method(), request.uri(), version) {
             debug!(%peer, method = %request.method(), uri = %request.uri(), reason, "bad request target");
@@ -149,12 +153,13 @@ impl Server {
                 method: request.method().clone(),
                 target: request.uri().to_string(),
                 reason,
-                peer,
+                peer: peer.clone(),
             };
             return self.error_response(&error);
         }
         if request.method() == http::Method::CONNECT && !limits.accept_connect {
             debug!(%peer, "CONNECT refused");
+            let peer = peer.clone();
             return self.error_response(&ServerError::ConnectNotAllowed { peer });
         }
         let limit = limits.max_body_size;
@@ -162,7 +167,7 @@ impl Server {
         // refuse at once rather than let the handler start on it.
         if http_body::Body::size_hint(request.body()).lower() > limit {
             debug!(%peer, limit, "request body declared larger than the limit");
-            return self.body_too_large(limit, peer, version);
+            return self.body_too_large(limit, peer.clone(), version);
         }
         let verdict = Arc::new(Verdict::default());
         let read_timeout = finite(limits.body_read_timeout);
@@ -175,7 +180,14 @@ impl Server {
                 activity,
             ))
         });
-        let info = ConnInfo::new(peer.clone(), version, tls);
+        // An HTTP/1.0 request on a connection counted as HTTP/1.1 gets its
+        // own description; every other request shares the connection's.
+        let info = if info.version == version {
+            info
+        } else {
+            Arc::new(ConnInfo::new(peer.clone(), version, info.tls.clone()))
+        };
+        let conn = Arc::clone(&info);
         request.extensions_mut().insert(info);
         // The call itself is inside the guarded future, so a handler that
         // panics before returning its future is caught too.
@@ -190,24 +202,33 @@ impl Server {
             // Whatever the handler made of its failed read, the client is
             // told why: its body was too large.
             Ok(Ok(_)) if verdict.too_large() => {
-                debug!(%peer, limit, "request body passed the limit");
-                return self.body_too_large(limit, peer, version);
+                debug!(peer = %conn.peer, limit, "request body passed the limit");
+                return self.body_too_large(limit, conn.peer.clone(), version);
             }
             Ok(Ok(_)) if verdict.timed_out() => {
                 let after = limits.body_read_timeout;
-                debug!(%peer, ?after, "request body stalled");
-                let response = self.error_response(&ServerError::BodyTimeout { after, peer });
+                debug!(peer = %conn.peer, ?after, "request body stalled");
+                let response = self.error_response(&ServerError::BodyTimeout {
+                    after,
+                    peer: conn.peer.clone(),
+                });
                 return closing(response, version);
             }
             Ok(Ok(response)) => return response,
             Ok(Err(panic)) => {
                 let message = panic_message(&*panic);
-                warn!(%peer, %message, "handler panicked");
-                ServerError::HandlerPanicked { message, peer }
+                warn!(peer = %conn.peer, %message, "handler panicked");
+                ServerError::HandlerPanicked {
+                    message,
+                    peer: conn.peer.clone(),
+                }
             }
             Err(after) => {
-                warn!(%peer, ?after, "handler timed out");
-                ServerError::HandlerTimeout { after, peer }
+                warn!(peer = %conn.peer, ?after, "handler timed out");
+                ServerError::HandlerTimeout {
+                    after,
+                    peer: conn.peer.clone(),
+                }
             }
         };
         self.error_response(&error)
