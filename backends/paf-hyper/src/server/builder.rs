@@ -90,7 +90,8 @@ impl Default for Limits {
 /// A request target that does not fit its method (RFC 9112 §3.2: `*` on
 /// anything but `OPTIONS`, a bare `host:port` on anything but `CONNECT`,
 /// an absolute URI whose scheme is not `http` or `https`) gets 400 from the
-/// error handler ([`ServerError::BadTarget`]) without calling the handler;
+/// error handler ([`ServerError::BadTarget`]) without calling the handler,
+/// and the connection is closed after it;
 /// `CONNECT` gets 405 ([`ServerError::ConnectNotAllowed`]) unless
 /// [`accept_connect`](Self::accept_connect) is on.
 ///

@@ -155,7 +155,9 @@ impl Server {
                 reason,
                 peer: peer.clone(),
             };
-            return self.error_response(&error);
+            // What else the client sends cannot be trusted to be framed as
+            // it thinks either: answer, then close.
+            return closing(self.error_response(&error), version);
         }
         if request.method() == http::Method::CONNECT && !limits.accept_connect {
             debug!(%peer, "CONNECT refused");
