@@ -19,7 +19,8 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use futures_util::{stream, Stream};
 use percent_encoding::percent_decode_str;
-use tokio::{fs::File, io::AsyncReadExt};
+use tokio::fs::{File, OpenOptions};
+use tokio::io::AsyncReadExt;
 
 use super::{respond_error, respond_not_found};
 use crate::code::Status;
@@ -73,10 +74,13 @@ pub fn resolve_local_file(docroot: impl AsRef<Path>, uri: &str) -> Option<PathBu
 /// `headers` has one.
 ///
 /// A path outside the root (by `..`, `%2e%2e` or a symbolic link), a file
-/// that does not exist and anything but a regular file (a directory) get
-/// [`respond_not_found`] (`404`), as CoHTTP answers a missing file. Any
-/// other failure (no permission to read) gets `500`, which is what CoHTTP's
-/// server answers when `respond_file` raises.
+/// that does not exist, a name the file system refuses (too long, a link
+/// loop) and anything but a regular file (a directory, a FIFO, a socket, a
+/// device) get [`respond_not_found`] (`404`), as CoHTTP answers a missing
+/// file; none of these is logged, and none is opened, so that a FIFO cannot
+/// hold a thread waiting for a writer. Any other failure (no permission to
+/// read) gets `500`, which is what CoHTTP's server answers when
+/// `respond_file` raises, and a warning in the log.
 pub async fn respond_file(
     docroot: impl AsRef<Path>,
     uri: &str,
@@ -105,33 +109,113 @@ pub async fn respond_file(
 }
 
 /// Opens `wanted` when it is a regular file whose real path lies under the
-/// real `docroot`; `None` when it does not exist or is not such a file.
+/// real `docroot`; `None` when it is not such a file or names none at all
+/// ([`names_no_file`]).
 async fn open_under(docroot: &Path, wanted: &Path) -> io::Result<Option<(File, u64)>> {
     let root = tokio::fs::canonicalize(docroot).await?;
     let real = match tokio::fs::canonicalize(wanted).await {
         Ok(real) => real,
-        Err(e) if is_missing(&e) => return Ok(None),
+        Err(e) if names_no_file(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
     if !real.starts_with(&root) {
         return Ok(None);
     }
+    // Only a regular file is opened: opening a FIFO waits for a writer
+    // (holding a blocking-pool thread per request, for ever), a device may
+    // act on being opened, a socket cannot be opened at all.
+    match tokio::fs::symlink_metadata(&real).await {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => return Ok(None),
+        Err(e) if names_no_file(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    }
     // The canonical path, checked above: a link swapped in since would
-    // take write access to the served tree.
-    let file = match File::open(&real).await {
+    // take write access to the served tree. So would a FIFO swapped in for
+    // the file, and then the open does not wait (it is non-blocking, which
+    // changes nothing for a regular file) and the type of what was opened
+    // is checked again.
+    let file = match read_only_non_blocking().open(&real).await {
         Ok(file) => file,
-        Err(e) if is_missing(&e) => return Ok(None),
+        Err(e) if names_no_file(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
     let meta = file.metadata().await?;
     Ok(meta.is_file().then_some((file, meta.len())))
 }
 
-fn is_missing(e: &io::Error) -> bool {
+fn read_only_non_blocking() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    options.custom_flags(os::O_NONBLOCK);
+    options
+}
+
+/// An error that says the name leads to no file: nothing by that name, a
+/// component that is not a directory, a name longer than the file system
+/// takes, or links that go round in a loop. The client chose the name, so
+/// this is a `404`, not a failure to log at every request.
+fn names_no_file(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-    )
+    ) || e
+        .raw_os_error()
+        .is_some_and(|code| os::NAME_ERRORS.contains(&code))
+}
+
+/// The C library's values that the standard library does not name, without
+/// a dependency on `libc`: `O_NONBLOCK`, and `ENAMETOOLONG` and `ELOOP`
+/// (`io::ErrorKind::InvalidFilename` only arrived in Rust 1.87, after this
+/// crate's minimum, and the loop has no stable kind). They differ between
+/// targets (Linux on MIPS, SPARC, Alpha and PA-RISC has its own), so only targets
+/// whose values are known get them; elsewhere a file is opened without
+/// `O_NONBLOCK` (its type is still checked just before) and those names get
+/// a `500`.
+mod os {
+    /// Linux's generic values, which most of its architectures share.
+    const LINUX: bool = cfg!(all(
+        any(target_os = "linux", target_os = "android"),
+        any(
+            target_arch = "x86",
+            target_arch = "x86_64",
+            target_arch = "arm",
+            target_arch = "aarch64",
+            target_arch = "riscv32",
+            target_arch = "riscv64",
+            target_arch = "powerpc",
+            target_arch = "powerpc64",
+            target_arch = "s390x",
+            target_arch = "loongarch64"
+        )
+    ));
+    /// The BSDs' values, Apple's systems included.
+    const BSD: bool = cfg!(any(
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd"
+    ));
+
+    #[cfg(unix)]
+    pub(super) const O_NONBLOCK: i32 = if LINUX {
+        0o4000
+    } else if BSD {
+        0x4
+    } else {
+        0
+    };
+
+    /// `ENAMETOOLONG` and `ELOOP`.
+    pub(super) const NAME_ERRORS: &[i32] = if LINUX {
+        &[36, 40]
+    } else if BSD {
+        &[63, 62]
+    } else {
+        &[]
+    };
 }
 
 /// The file's bytes as they are read, [`CHUNK`] at a time.
@@ -226,6 +310,38 @@ mod tests {
             resolve_local_file(root, "http://host/x/y.css?z"),
             Some(root.join("x/y.css"))
         );
+    }
+
+    /// The race `open_under` guards against: a FIFO where a regular file
+    /// was a moment before. Opening it must not wait for a writer.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_fifo_opens_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let opened = runtime.block_on(async {
+            let options = read_only_non_blocking();
+            let open = options.open(&fifo);
+            let file = tokio::time::timeout(std::time::Duration::from_secs(3), open).await;
+            match file {
+                Ok(Ok(file)) => Some(file.metadata().await.map(|m| m.is_file())),
+                Ok(Err(e)) => Some(Err(e)),
+                Err(_) => None,
+            }
+        });
+        // Without waiting for an open that may never end.
+        runtime.shutdown_background();
+        let is_file = opened.expect("the open waited for a writer");
+        assert!(!is_file.expect("a FIFO opens non-blocking"));
     }
 
     #[test]
