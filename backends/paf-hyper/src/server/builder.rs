@@ -299,13 +299,14 @@ impl ServerBuilder {
     pub fn build(self, handler: impl Handler) -> Server {
         let limits = self.limits;
         let mut http1 = http1::Builder::new();
-        // hyper's timeouts need a timer, or the header timeout never fires.
         http1
-            .timer(TokioTimer::new())
             // A client that shuts its write side after its request still
             // reads: it must get the response.
             .half_close(true)
-            .header_read_timeout(finite(limits.header_read_timeout))
+            // The head read timeout is the connection's idle watch (see
+            // `connection::drive`): hyper's own arms a timer for every
+            // request head, about a thousand instructions a request.
+            .header_read_timeout(None)
             .max_header_size(limits.max_header_size)
             .max_buf_size(limits.max_header_size.max(HYPER_DEFAULT_BUF_SIZE));
         let mut http2 = http2::Builder::new(TokioExecutor::new());
