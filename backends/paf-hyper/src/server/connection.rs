@@ -204,14 +204,20 @@ impl Server {
         };
         let conn = Arc::clone(&info);
         request.extensions_mut().insert(info);
-        // The call itself is inside the guarded future, so a handler that
-        // panics before returning its future is caught too.
-        let answer = AssertUnwindSafe(async { self.inner.handler.call(request).await });
-        let outcome = match self.inner.limits.handler_timeout {
-            None => Ok(answer.catch_unwind().await),
-            Some(limit) => tokio::time::timeout(limit, answer.catch_unwind())
-                .await
-                .map_err(|_| limit),
+        // The call is guarded too, for a handler that panics before it
+        // returns its future. Only the boxed future is kept across the
+        // wait: this future stays small, and hyper moves it for every
+        // request.
+        let call = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.handler.call(request)));
+        let outcome = match call {
+            Err(panic) => Ok(Err(panic)),
+            Ok(answer) => {
+                let answer = AssertUnwindSafe(answer).catch_unwind();
+                match self.inner.limits.handler_timeout {
+                    None => Ok(answer.await),
+                    Some(limit) => tokio::time::timeout(limit, answer).await.map_err(|_| limit),
+                }
+            }
         };
         let error = match outcome {
             // Whatever the handler made of its failed read, the client is
