@@ -262,6 +262,7 @@ pub mod server;
 #[cfg(any(feature = "hyper", feature = "reqwest", feature = "ureq"))]
 mod settings;
 pub mod transfer;
+pub mod uri;
 
 pub use body::Body;
 #[cfg(any(feature = "hyper", feature = "reqwest"))]
@@ -273,3 +274,4 @@ pub use request::Request;
 pub use response::Response;
 #[cfg(feature = "hyper")]
 pub use server::Server;
+pub use uri::Uri;
