@@ -1,20 +1,26 @@
-//! Gets a certificate over ACME HTTP-01 and writes it to a directory.
+//! Gets a certificate over ACME HTTP-01 and keeps it in a directory; run
+//! again, it reuses the stored certificate until it is due for renewal.
 //!
 //! ```text
 //! cargo run -p paf-examples --example letsencrypt -- [options] HOSTNAME...
 //!   --directory staging|production|URL   the ACME directory (default: staging)
 //!   --ca FILE        trust this CA (PEM) for the directory's HTTPS (private CAs, pebble)
 //!   --email ADDRESS  the account's contact address
-//!   --storage DIR    where the account, cert.pem and key.pem go (default: ./letsencrypt)
+//!   --storage DIR    where the account and the certificate bundle go (default: ./letsencrypt)
 //!   --listen ADDR    where the challenge server listens (default: 0.0.0.0:80)
+//!   --eab KID:KEY    an external account binding (key ID, base64url HMAC key)
+//!                    for CAs that require one
 //! ```
 //!
 //! The CA connects to port 80 of every name: run it on the machine the
-//! names point to, with the right to bind port 80.
+//! names point to, with the right to bind port 80. Several copies sharing
+//! `--storage` order once: the others wait and reuse its certificate.
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Instant};
 
-use paf_le::{provision_with_challenge_server, Config, Directory};
+use paf_le::{
+    obtain_with_challenge_server, Config, Directory, ExternalAccount, FileStorage, Origin,
+};
 
 struct Args {
     hostnames: Vec<String>,
@@ -23,10 +29,11 @@ struct Args {
     email: Option<String>,
     storage: PathBuf,
     listen: SocketAddr,
+    eab: Option<ExternalAccount>,
 }
 
 const USAGE: &str = "usage: letsencrypt [--directory staging|production|URL] [--ca FILE] \
-                     [--email ADDRESS] [--storage DIR] [--listen ADDR] HOSTNAME...";
+                     [--email ADDRESS] [--storage DIR] [--listen ADDR] [--eab KID:KEY] HOSTNAME...";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -36,6 +43,7 @@ fn parse_args() -> Result<Args, String> {
         email: None,
         storage: PathBuf::from("letsencrypt"),
         listen: SocketAddr::from(([0, 0, 0, 0], 80)),
+        eab: None,
     };
     let mut argv = std::env::args().skip(1);
     while let Some(arg) = argv.next() {
@@ -54,6 +62,12 @@ fn parse_args() -> Result<Args, String> {
             "--listen" => {
                 let addr = value()?;
                 args.listen = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
+            }
+            "--eab" => {
+                let binding = value()?;
+                let (kid, key) = binding.split_once(':').ok_or("--eab needs KID:KEY")?;
+                let eab = ExternalAccount::from_base64url(kid, key).map_err(|e| e.to_string())?;
+                args.eab = Some(eab);
             }
             "-h" | "--help" => return Err(USAGE.into()),
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
@@ -75,6 +89,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(email) = args.email {
         builder = builder.contact_email(email);
     }
+    if let Some(eab) = args.eab {
+        builder = builder.external_account(eab);
+    }
     if let Some(ca) = &args.ca {
         let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
         builder = builder.extra_ca_pem(pem);
@@ -82,26 +99,38 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let config = builder.build()?;
 
     println!(
-        "asking {} for {} (challenges answered on {})",
-        config.directory().url(),
+        "certificate for {} from {} (challenges answered on {} if one is ordered)",
         config.hostnames().join(", "),
+        config.directory().url(),
         config.challenge_addr()
     );
     let started = Instant::now();
-    let cert = provision_with_challenge_server(&config).await?;
+    let obtained = obtain_with_challenge_server(&config).await?;
     let elapsed = started.elapsed();
 
-    let store = config.store().ok_or("no storage directory")?;
-    let days_left = cert
-        .not_after()
-        .duration_since(std::time::SystemTime::now())
-        .map_or(0, |left| left.as_secs() / 86_400);
-    println!("certificate issued in {elapsed:.2?}, valid for {days_left} more days");
-    if let Some(account) = store.account_id()? {
-        println!("account:     {account}");
+    let cert = &obtained.certificate;
+    let days = |at: std::time::SystemTime| {
+        at.duration_since(std::time::SystemTime::now())
+            .map_or(0, |left| left.as_secs() / 86_400)
+    };
+    match obtained.origin {
+        Origin::Stored => println!("reusing the stored certificate: nothing was ordered"),
+        Origin::Issued => println!("a new certificate was issued in {elapsed:.2?}"),
+        _ => println!("certificate obtained in {elapsed:.2?}"),
     }
-    println!("chain:       {}", store.certificate_path().display());
-    println!("private key: {}", store.key_path().display());
+    println!(
+        "valid for {} more days, due for renewal in {} days",
+        days(cert.not_after()),
+        days(cert.renew_at(config.renew_fraction()))
+    );
+    if let Some(account) = paf_le::stored_account_id(&config).await? {
+        println!("account: {account}");
+    }
+    let storage = FileStorage::new(&args.storage);
+    println!(
+        "chain and private key (one PEM file, mode 0600): {}",
+        storage.path(config.certificate_storage_key())?.display()
+    );
     Ok(())
 }
 

@@ -6,10 +6,15 @@
 //! applies to ACME traffic as it does to the rest of the program, as the
 //! OCaml original passes its Mimic context to the ACME client.
 
-use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use bytes::Bytes;
-use http::Request;
+use http::{header::RETRY_AFTER, HeaderMap, Request};
 use http_body_util::BodyExt;
 use instant_acme::{BodyWrapper, BytesResponse};
 use paf_core::{client::Client, error::TimeoutKind, Body};
@@ -34,6 +39,9 @@ const MAX_RESPONSE: usize = 1 << 20;
 pub struct AcmeHttpClient {
     client: Arc<dyn Client>,
     timeout: Duration,
+    /// The `Retry-After` of the last answer, if it was a refusal that had
+    /// one: instant-acme hands on a refusal's body only.
+    retry_after: Arc<Mutex<Option<Duration>>>,
 }
 
 impl std::fmt::Debug for AcmeHttpClient {
@@ -49,7 +57,29 @@ impl AcmeHttpClient {
     /// Sends through `client`; each exchange, the answer read to its end
     /// included, is cut off after `timeout`.
     pub fn new(client: Arc<dyn Client>, timeout: Duration) -> Self {
-        AcmeHttpClient { client, timeout }
+        AcmeHttpClient {
+            client,
+            timeout,
+            retry_after: Arc::default(),
+        }
+    }
+
+    /// How long the CA asked to wait in its last answer, when that answer
+    /// was a refusal with a `Retry-After` header.
+    pub(crate) fn last_retry_after(&self) -> Option<Duration> {
+        *self.retry_after.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record(&self, status: http::StatusCode, headers: &HeaderMap) {
+        let retry_after = if status.is_success() {
+            None
+        } else {
+            headers
+                .get(RETRY_AFTER)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| parse_retry_after(value, SystemTime::now()))
+        };
+        *self.retry_after.lock().unwrap_or_else(|e| e.into_inner()) = retry_after;
     }
 
     /// Sends one request and reads the whole answer (at most 1 MiB).
@@ -58,8 +88,10 @@ impl AcmeHttpClient {
         request: Request<Body>,
     ) -> paf_core::Result<(http::response::Parts, Bytes)> {
         let client = self.client.clone();
+        let this = self.clone();
         let exchange = async move {
             let (parts, body) = client.send(request).await?.into_parts();
+            this.record(parts.status, &parts.headers);
             let body = body.to_bytes(MAX_RESPONSE).await?;
             Ok((parts, body))
         };
@@ -91,5 +123,87 @@ impl instant_acme::HttpClient for AcmeHttpClient {
                 Err(e) => Err(instant_acme::Error::Other(Box::new(e))),
             }
         })
+    }
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3) as a wait from `now`:
+/// delay-seconds, or an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, the
+/// form servers send; the obsolete date forms are not read). A date in
+/// the past is no wait.
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let date = parse_imf_fixdate(value)?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn parse_imf_fixdate(value: &str) -> Option<SystemTime> {
+    // "Sun, 06 Nov 1994 08:49:37 GMT"
+    let (_weekday, rest) = value.split_once(", ")?;
+    let mut parts = rest.split(' ');
+    let day: i64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':');
+    let mut field = |max: i64| -> Option<i64> {
+        let n: i64 = clock.next()?.parse().ok()?;
+        (0..=max).contains(&n).then_some(n)
+    };
+    let (hour, minute, second) = (field(23)?, field(59)?, field(60)?);
+    if parts.next()? != "GMT" || parts.next().is_some() || !(1..=31).contains(&day) {
+        return None;
+    }
+    let secs = crate::x509::days_from_civil(year, month, day) * 86_400
+        + hour * 3600
+        + minute * 60
+        + second;
+    UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // 1994-11-06 08:49:37
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 09:49:37 GMT", now),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 07:49:37 GMT", now),
+            Some(Duration::ZERO),
+            "a date past is no wait"
+        );
+        for bad in [
+            "",
+            "-5",
+            "soon",
+            "Sun, 06 Nov 1994 25:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+        ] {
+            assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
+        }
     }
 }

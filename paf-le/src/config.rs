@@ -21,7 +21,9 @@ use rustls::pki_types::DnsName;
 use crate::{
     challenge::Challenges,
     error::{Error, Result},
-    store::Store,
+    layout::Layout,
+    renew::DEFAULT_RENEW_FRACTION,
+    storage::{FileStorage, MemoryStorage, Storage},
 };
 
 /// The shortest seed [`AccountKey::Seed`] accepts: 128 bits.
@@ -30,6 +32,9 @@ pub const MIN_SEED_LEN: usize = 16;
 const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(90);
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Long enough for an order at a slow CA: both waits at their default
+/// limit, and room for the requests around them.
+const DEFAULT_LOCK_LEASE: Duration = Duration::from_secs(600);
 
 /// The ACME directory: which CA to ask.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -88,6 +93,91 @@ impl fmt::Debug for AccountKey {
             AccountKey::Seed(_) => f.write_str("Seed(<redacted>)"),
         }
     }
+}
+
+/// An external account binding (RFC 8555 §7.3.4): the key identifier and
+/// HMAC key that a CA requiring one (ZeroSSL, Google Trust Services, many
+/// private CAs) hands out, to tie the new ACME account to an account with
+/// the CA.
+///
+/// ```
+/// // As CAs show them: a key ID and a base64url HMAC key.
+/// let eab = paf_le::ExternalAccount::from_base64url("kid-1", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajV")?;
+/// assert_eq!(eab.kid(), "kid-1");
+/// # Ok::<(), paf_le::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ExternalAccount {
+    kid: String,
+    hmac_key: Vec<u8>,
+}
+
+impl fmt::Debug for ExternalAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExternalAccount")
+            .field("kid", &self.kid)
+            .field("hmac_key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl ExternalAccount {
+    /// A binding of key identifier `kid` with the raw HMAC key bytes.
+    pub fn new(kid: impl Into<String>, hmac_key: impl Into<Vec<u8>>) -> Self {
+        ExternalAccount {
+            kid: kid.into(),
+            hmac_key: hmac_key.into(),
+        }
+    }
+
+    /// A binding whose HMAC key is given base64url-encoded, as CAs show it
+    /// (padding optional; the `+/` alphabet is read too).
+    ///
+    /// Fails with [`Error::Key`] when the text is not base64.
+    pub fn from_base64url(kid: impl Into<String>, hmac_key: &str) -> Result<Self> {
+        let bytes = base64_decode(hmac_key.trim()).ok_or_else(|| Error::Key {
+            what: "external account HMAC key".into(),
+            reason: "not base64url text".into(),
+        })?;
+        Ok(Self::new(kid, bytes))
+    }
+
+    /// The key identifier.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub(crate) fn key(&self) -> instant_acme::ExternalAccountKey {
+        instant_acme::ExternalAccountKey::new(self.kid.clone(), &self.hmac_key)
+    }
+}
+
+/// Base64 in either alphabet, padded or not; `None` for anything else.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    if text.is_empty() || text.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.bytes() {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 /// The certificate's key: a fresh one of a type for each certificate, or
@@ -180,14 +270,18 @@ pub struct Config {
     pub(crate) names: Vec<Name>,
     pub(crate) contact: Option<String>,
     pub(crate) account_key: AccountKey,
+    pub(crate) external_account: Option<ExternalAccount>,
     pub(crate) certificate_key: CertificateKey,
     pub(crate) directory: Directory,
     pub(crate) http: Arc<dyn Client>,
     pub(crate) challenge_addr: SocketAddr,
-    pub(crate) store: Option<Store>,
+    pub(crate) storage: Arc<dyn Storage>,
+    pub(crate) layout: Layout,
     pub(crate) challenges: Challenges,
     pub(crate) poll_timeout: Duration,
     pub(crate) request_timeout: Duration,
+    pub(crate) renew_fraction: f64,
+    pub(crate) lock_lease: Duration,
 }
 
 impl fmt::Debug for Config {
@@ -196,13 +290,16 @@ impl fmt::Debug for Config {
             .field("hostnames", &self.hostnames())
             .field("contact", &self.contact)
             .field("account_key", &self.account_key)
+            .field("external_account", &self.external_account)
             .field("certificate_key", &self.certificate_key)
             .field("directory", &self.directory.url())
             .field("http", &self.http.backend())
             .field("challenge_addr", &self.challenge_addr)
-            .field("store", &self.store)
+            .field("storage", &self.storage)
             .field("poll_timeout", &self.poll_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("renew_fraction", &self.renew_fraction)
+            .field("lock_lease", &self.lock_lease)
             .finish_non_exhaustive()
     }
 }
@@ -210,7 +307,7 @@ impl fmt::Debug for Config {
 impl Config {
     /// A builder with the defaults: Let's Encrypt staging, a generated
     /// account key, an ECDSA P-256 certificate key, challenges answered on
-    /// `0.0.0.0:80`, no persistence.
+    /// `0.0.0.0:80`, kept in memory only ([`MemoryStorage`]).
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()
     }
@@ -242,9 +339,30 @@ impl Config {
         self.challenge_addr
     }
 
-    /// The persistence directory, if one was set.
-    pub fn store(&self) -> Option<&Store> {
-        self.store.as_ref()
+    /// Where accounts, certificates and locks are kept: the
+    /// [`FileStorage`] of [`ConfigBuilder::storage_dir`], the backend of
+    /// [`ConfigBuilder::storage`], or a [`MemoryStorage`] shared by this
+    /// configuration's clones.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// The storage key of the ACME account's credentials
+    /// (`accounts/<ca>/account.json`).
+    pub fn account_storage_key(&self) -> &str {
+        &self.layout.account
+    }
+
+    /// The storage key of the certificate bundle, the chain and its key in
+    /// one PEM text (`certificates/<ca>/<name>/bundle.pem`).
+    pub fn certificate_storage_key(&self) -> &str {
+        &self.layout.bundle
+    }
+
+    /// The fraction of a certificate's lifetime after which it is renewed
+    /// (see [`ConfigBuilder::renew_after`]).
+    pub fn renew_fraction(&self) -> f64 {
+        self.renew_fraction
     }
 }
 
@@ -253,16 +371,19 @@ pub struct ConfigBuilder {
     hostnames: Vec<String>,
     contact: Option<String>,
     account_key: AccountKey,
+    external_account: Option<ExternalAccount>,
     certificate_key: CertificateKey,
     directory: Directory,
     extra_ca_pem: Vec<u8>,
     ctx: Option<Ctx>,
     http: Option<Arc<dyn Client>>,
     challenge_addr: SocketAddr,
-    storage: Option<PathBuf>,
+    storage: Option<Arc<dyn Storage>>,
     challenges: Option<Challenges>,
     poll_timeout: Duration,
     request_timeout: Duration,
+    renew_fraction: f64,
+    lock_lease: Duration,
 }
 
 impl Default for ConfigBuilder {
@@ -271,6 +392,7 @@ impl Default for ConfigBuilder {
             hostnames: Vec::new(),
             contact: None,
             account_key: AccountKey::default(),
+            external_account: None,
             certificate_key: CertificateKey::default(),
             directory: Directory::default(),
             extra_ca_pem: Vec::new(),
@@ -281,6 +403,8 @@ impl Default for ConfigBuilder {
             challenges: None,
             poll_timeout: DEFAULT_POLL_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            renew_fraction: DEFAULT_RENEW_FRACTION,
+            lock_lease: DEFAULT_LOCK_LEASE,
         }
     }
 }
@@ -331,6 +455,16 @@ impl ConfigBuilder {
         self
     }
 
+    /// Binds the new account to an account with the CA, for CAs that
+    /// require it (they answer `externalAccountRequired` without). Only
+    /// with [`AccountKey::Generate`]: instant-acme binds the key it
+    /// generates, so [`build`](ConfigBuilder::build) refuses another
+    /// account key with [`Error::Unsupported`].
+    pub fn external_account(mut self, binding: ExternalAccount) -> Self {
+        self.external_account = Some(binding);
+        self
+    }
+
     /// The certificate's key (default [`CertificateKey::EcdsaP256`]).
     pub fn certificate_key(mut self, key: CertificateKey) -> Self {
         self.certificate_key = key;
@@ -377,10 +511,38 @@ impl ConfigBuilder {
         self
     }
 
-    /// Keeps the account credentials, the certificate and its key in this
-    /// directory (created if missing): an account found there is reused.
+    /// Keeps the account credentials and the certificate bundle in this
+    /// directory ([`FileStorage`], created mode 0700 if missing): what is
+    /// found there is reused, and processes sharing it take turns.
     pub fn storage_dir(mut self, dir: impl AsRef<Path>) -> Self {
-        self.storage = Some(dir.as_ref().to_path_buf());
+        self.storage = Some(Arc::new(FileStorage::new(dir.as_ref())));
+        self
+    }
+
+    /// Keeps accounts, certificates and locks in this backend (replaces
+    /// [`storage_dir`](ConfigBuilder::storage_dir)).
+    pub fn storage(mut self, storage: Arc<dyn Storage>) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
+    /// Renews a certificate once this fraction (0 to 1) of its lifetime
+    /// has passed (default [`DEFAULT_RENEW_FRACTION`], two thirds):
+    /// [`obtain`](crate::obtain) orders anew rather than serve a stored
+    /// certificate past that point, and [`Renewal`](crate::Renewal)
+    /// schedules by it.
+    pub fn renew_after(mut self, fraction: f64) -> Self {
+        self.renew_fraction = fraction;
+        self
+    }
+
+    /// How long the storage lock of the certificate is leased while it is
+    /// ordered (default 10 minutes). An order that takes longer is
+    /// abandoned, so that the lease is never outlived; a process that
+    /// dies while ordering keeps the others waiting at most this long.
+    /// It must exceed twice the [`poll_timeout`](ConfigBuilder::poll_timeout).
+    pub fn lock_lease(mut self, lease: Duration) -> Self {
+        self.lock_lease = lease;
         self
     }
 
@@ -432,6 +594,14 @@ impl ConfigBuilder {
                 )));
             }
         }
+        if self.external_account.is_some() && !matches!(self.account_key, AccountKey::Generate) {
+            return Err(Error::Unsupported {
+                what: "an external account binding with a given account key: instant-acme \
+                       binds only a key it generates; use AccountKey::Generate (the account \
+                       is stored and reused all the same)"
+                    .into(),
+            });
+        }
         if let CertificateKey::Rsa2048 | CertificateKey::Rsa4096 = self.certificate_key {
             return Err(Error::Unsupported {
                 what: "generating RSA certificate keys: ring, paf's crypto provider, cannot \
@@ -439,6 +609,13 @@ impl ConfigBuilder {
                        and pass it as CertificateKey::Pem, or use CertificateKey::EcdsaP256"
                     .into(),
             });
+        }
+        if self.lock_lease <= self.poll_timeout * 2 {
+            return Err(Error::config(format!(
+                "the lock lease ({:?}) must exceed twice the poll timeout ({:?}): \
+                 an order waits up to that long",
+                self.lock_lease, self.poll_timeout
+            )));
         }
         let http = match self.http {
             Some(client) => {
@@ -462,18 +639,25 @@ impl ConfigBuilder {
                 Arc::new(client)
             }
         };
+        let layout = Layout::new(self.directory.url(), &names);
         Ok(Config {
+            layout,
             names,
             contact,
             account_key: self.account_key,
+            external_account: self.external_account,
             certificate_key: self.certificate_key,
             directory: self.directory,
             http,
             challenge_addr: self.challenge_addr,
-            store: self.storage.map(Store::new),
+            storage: self
+                .storage
+                .unwrap_or_else(|| Arc::new(MemoryStorage::new())),
             challenges: self.challenges.unwrap_or_default(),
             poll_timeout: self.poll_timeout,
             request_timeout: self.request_timeout,
+            renew_fraction: self.renew_fraction,
+            lock_lease: self.lock_lease,
         })
     }
 }
@@ -574,11 +758,75 @@ mod tests {
     }
 
     #[test]
+    fn external_account_keys_are_read_as_base64_and_need_a_generated_account_key() {
+        assert_eq!(
+            base64_decode("aGVsbG8").as_deref(),
+            Some(b"hello".as_slice())
+        );
+        assert_eq!(
+            base64_decode("aGVsbG8=").as_deref(),
+            Some(b"hello".as_slice())
+        );
+        assert_eq!(
+            base64_decode("-_8").as_deref(),
+            Some([0xfb, 0xff].as_slice())
+        );
+        assert_eq!(
+            base64_decode("+/8").as_deref(),
+            Some([0xfb, 0xff].as_slice())
+        );
+        for bad in ["", "a", "a*bc", "abcde"] {
+            assert_eq!(base64_decode(bad), None, "{bad:?}");
+        }
+        let eab = ExternalAccount::from_base64url("kid-1", "aGVsbG8").unwrap();
+        assert_eq!(
+            format!("{eab:?}"),
+            r#"ExternalAccount { kid: "kid-1", hmac_key: "<redacted>" }"#
+        );
+        assert!(ExternalAccount::from_base64url("kid-1", "not base64!").is_err());
+        let err = Config::builder()
+            .hostname("example.org")
+            .external_account(eab.clone())
+            .account_key(AccountKey::Seed(
+                b"a seed of sixteen bytes or more".to_vec(),
+            ))
+            .build()
+            .unwrap_err();
+        assert!(err.is_unsupported(), "{err}");
+        Config::builder()
+            .hostname("example.org")
+            .external_account(eab)
+            .build()
+            .unwrap();
+    }
+
+    #[test]
+    fn a_lock_lease_shorter_than_an_order_is_refused() {
+        let err = Config::builder()
+            .hostname("example.org")
+            .poll_timeout(Duration::from_secs(60))
+            .lock_lease(Duration::from_secs(120))
+            .build()
+            .unwrap_err();
+        assert!(
+            err.is_config() && err.to_string().contains("lock lease"),
+            "{err}"
+        );
+        Config::builder()
+            .hostname("example.org")
+            .poll_timeout(Duration::from_secs(60))
+            .lock_lease(Duration::from_secs(121))
+            .build()
+            .unwrap();
+    }
+
+    #[test]
     fn defaults_are_staging_and_port_80() {
         let config = Config::builder().hostname("example.org").build().unwrap();
         assert_eq!(config.directory(), &Directory::LetsEncryptStaging);
         assert!(config.directory().url().contains("staging"));
         assert_eq!(config.challenge_addr().port(), 80);
-        assert!(config.store().is_none());
+        assert!(format!("{:?}", config.storage()).starts_with("MemoryStorage"));
+        assert_eq!(config.renew_fraction(), DEFAULT_RENEW_FRACTION);
     }
 }

@@ -6,9 +6,11 @@
 //! the identifier and its authorization URL, the file) and carry the ACME
 //! problem document's detail when the CA sent one.
 
-use std::{fmt, io, path::PathBuf, time::Duration};
+use std::{fmt, time::Duration};
 
 use paf_core::BoxError;
+
+use crate::storage::StorageError;
 
 /// `Result` with paf-le's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -109,16 +111,21 @@ pub enum Error {
         reason: String,
     },
 
-    /// Reading or writing the persistence directory failed.
-    #[error("cannot {action} {}", .path.display())]
-    Storage {
-        /// What was being done (`write`, `read`, `create the directory`…).
-        action: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: io::Error,
+    /// The storage (the persistence directory, or another backend) failed
+    /// to read, write or lock.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+
+    /// A value read back from the storage is damaged: half written, edited
+    /// by hand, or a private key that does not belong to its certificate.
+    /// [`obtain`](crate::obtain) reports it in its log and orders anew (a
+    /// certificate) or registers anew (an account) instead of failing.
+    #[error("the stored {key} is unusable: {kind}")]
+    Corrupt {
+        /// The storage key of the value.
+        key: String,
+        /// What is wrong with it.
+        kind: Corruption,
     },
 
     /// A certificate (issued, stored or given) cannot be used.
@@ -169,6 +176,41 @@ impl Error {
         matches!(self, Error::Config { .. })
     }
 
+    /// True for [`Error::Corrupt`].
+    pub fn is_corrupt(&self) -> bool {
+        matches!(self, Error::Corrupt { .. })
+    }
+
+    /// True for [`Error::Storage`].
+    pub fn is_storage(&self) -> bool {
+        matches!(self, Error::Storage(_))
+    }
+
+    /// True when trying again unchanged cannot help: the configuration is
+    /// refused ([`Error::Config`], [`Error::Unsupported`], [`Error::Key`]),
+    /// or the CA answered with a problem that only a change of names,
+    /// account or DNS can fix (`rejectedIdentifier`, `unauthorized`,
+    /// `malformed`, `unsupportedIdentifier`, `caa`, `badCSR`,
+    /// `invalidContact`, `unsupportedContact`, `externalAccountRequired`,
+    /// `userActionRequired`). Renewal still retries these, at the long end
+    /// of its backoff, in case the cause was fixed meanwhile.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Error::Config { .. } | Error::Unsupported { .. } | Error::Key { .. } => true,
+            _ => self
+                .problem()
+                .and_then(|problem| problem.kind.as_deref())
+                .and_then(|kind| kind.strip_prefix(ACME_ERROR_PREFIX))
+                .is_some_and(|kind| PERMANENT_PROBLEMS.contains(&kind)),
+        }
+    }
+
+    /// How long the CA asked to wait before trying again (its
+    /// `Retry-After`, counted from its answer), when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.problem().and_then(|problem| problem.retry_after)
+    }
+
     /// The ACME problem document the CA sent, for the variants that carry one.
     pub fn problem(&self) -> Option<&Problem> {
         match self {
@@ -188,16 +230,30 @@ impl Error {
         }
     }
 
-    pub(crate) fn storage(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: io::Error,
-    ) -> Self {
-        Error::Storage {
-            action,
-            path: path.into(),
-            source,
+    pub(crate) fn corrupt(key: impl Into<String>, kind: Corruption) -> Self {
+        Error::Corrupt {
+            key: key.into(),
+            kind,
         }
+    }
+
+    /// Attaches the CA's `Retry-After` to the problem document, if there
+    /// is one: instant-acme keeps only the body of a refusal, paf-le's
+    /// HTTP client sees its headers.
+    pub(crate) fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        let problem = match &mut self {
+            Error::AccountRefused { problem, .. } | Error::OrderRefused { problem, .. } => {
+                Some(problem)
+            }
+            Error::Authorization { problem, .. } | Error::Acme { problem, .. } => problem.as_mut(),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            if problem.retry_after.is_none() {
+                problem.retry_after = retry_after;
+            }
+        }
+        self
     }
 
     /// An instant-acme error at `step` of the flow, with the problem
@@ -215,6 +271,54 @@ impl Error {
     }
 }
 
+/// The ACME error types (after `urn:ietf:params:acme:error:`) that
+/// trying again unchanged cannot fix.
+const PERMANENT_PROBLEMS: &[&str] = &[
+    "rejectedIdentifier",
+    "unauthorized",
+    "malformed",
+    "unsupportedIdentifier",
+    "caa",
+    "badCSR",
+    "invalidContact",
+    "unsupportedContact",
+    "externalAccountRequired",
+    "userActionRequired",
+];
+
+pub(crate) const ACME_ERROR_PREFIX: &str = "urn:ietf:params:acme:error:";
+
+/// What is wrong with a damaged value in the storage ([`Error::Corrupt`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Corruption {
+    /// The bytes are not UTF-8 text.
+    #[error("it is not text")]
+    NotText,
+    /// A PEM section is malformed or cut short: the file was half written.
+    #[error("its PEM text is malformed or cut short ({0})")]
+    Pem(String),
+    /// The bundle holds no certificate.
+    #[error("it holds no certificate")]
+    NoCertificate,
+    /// The bundle holds no private key (a bundle cut short loses its key,
+    /// which comes last).
+    #[error("it holds no private key")]
+    NoPrivateKey,
+    /// The bundle holds more than one private key.
+    #[error("it holds more than one private key")]
+    SeveralKeys,
+    /// The private key does not belong to the leaf certificate.
+    #[error("its private key does not belong to its certificate")]
+    KeyMismatch,
+    /// The leaf certificate cannot be read (its validity period, its names).
+    #[error("its certificate cannot be read: {0}")]
+    Certificate(String),
+    /// The account credentials are not what paf-le stores.
+    #[error("the account credentials do not parse: {0}")]
+    Account(String),
+}
+
 /// An ACME problem document (RFC 8555 §6.7, RFC 7807): the CA's account of
 /// why it refused something.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -229,6 +333,9 @@ pub struct Problem {
     pub status: Option<u16>,
     /// Problems about single identifiers, as `identifier: detail (type)` texts.
     pub subproblems: Vec<String>,
+    /// How long the CA asked to wait before trying again (its
+    /// `Retry-After` header), counted from its answer.
+    pub retry_after: Option<Duration>,
 }
 
 impl From<&instant_acme::Problem> for Problem {
@@ -253,6 +360,7 @@ impl From<&instant_acme::Problem> for Problem {
                     text
                 })
                 .collect(),
+            retry_after: None,
         }
     }
 }
@@ -302,6 +410,7 @@ mod tests {
             detail: Some("127.0.0.1: Connection refused".into()),
             status: Some(400),
             subproblems: Vec::new(),
+            retry_after: None,
         }
     }
 

@@ -29,7 +29,10 @@ pub(crate) fn account_key(key: &AccountKey) -> Result<Option<PrivatePkcs8KeyDer<
 
 fn account_key_from_file(path: &Path) -> Result<PrivatePkcs8KeyDer<'static>> {
     let what = || format!("account key file {}", path.display());
-    let pem = std::fs::read(path).map_err(|e| Error::storage("read", path, e))?;
+    let pem = std::fs::read(path).map_err(|e| Error::Key {
+        what: what(),
+        reason: format!("cannot read it: {e}"),
+    })?;
     let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| Error::Key {
         what: what(),
         reason: format!("no private key in it ({e})"),

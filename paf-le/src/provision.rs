@@ -3,29 +3,31 @@
 //!
 //! instant-acme speaks the protocol; this module decides the steps, as the
 //! OCaml original's `provision_certificate` does: find or create the account
-//! (reusing a stored one), order the names, publish every token in the
-//! challenge store and tell the CA, wait until the CA has validated them
-//! (tokens stay published until then: the CA fetches them several times),
-//! send a CSR for a fresh key, and wait for the chain.
+//! (reusing a stored one, registering anew when the CA forgot it), order
+//! the names, publish every token in the challenge store and tell the CA,
+//! wait until the CA has validated them (tokens stay published until then:
+//! the CA fetches them several times), send a CSR for a fresh key, and wait
+//! for the chain. [`obtain`](crate::obtain) decides whether to order at all.
 
-use std::{collections::HashSet, time::Duration};
+use std::{collections::HashSet, future::Future, time::Duration};
 
 use http::{header::USER_AGENT, Request};
-use instant_acme::{
-    Account, AuthorizationStatus, ChallengeType, Key, NewAccount, NewOrder, Order, OrderStatus,
-};
+use instant_acme::{Account, AuthorizationStatus, ChallengeType, NewOrder, Order, OrderStatus};
 use paf_core::{Body, BoxError};
-use rustls::pki_types::PrivateKeyDer;
 use tokio::time::Instant;
 use tracing::{debug, info};
 
 use crate::{
+    account,
     acme_client::AcmeHttpClient,
+    bundle,
     certificate::Certificate,
     challenge::ChallengeHandler,
     config::{Config, Name},
     error::{Error, Problem, Result},
     keys,
+    nonce::{is_bad_nonce, is_bad_nonce_problem, retry_bad_nonce, BAD_NONCE_ROUNDS},
+    obtain::{self, Want},
 };
 
 const USER_AGENT_VALUE: &str = concat!("paf-le/", env!("CARGO_PKG_VERSION"));
@@ -36,37 +38,25 @@ const MAX_POLL_DELAY: Duration = Duration::from_secs(5);
 /// How long the one-call helper lets the CA's last requests finish.
 const CHALLENGE_SERVER_GRACE: Duration = Duration::from_secs(1);
 
-/// Gets a certificate for the configured names: the chain and a new private
-/// key (or the configured one).
+/// Orders a new certificate for the configured names, whatever is stored:
+/// the chain and a new private key (or the configured one), stored as one
+/// bundle before this returns. [`obtain`](crate::obtain) orders only when
+/// the stored certificate will not do; use it at start.
 ///
 /// The HTTP-01 answers are put in [`Config::challenges`]; something must
 /// serve them on port 80 of every name meanwhile: a paf server with a
 /// [`ChallengeHandler`] (wrapping the site, if there is one), or use
-/// [`provision_with_challenge_server`]. With a persistence directory the
-/// account stored there is reused, and the certificate and key are written
-/// there before this returns.
+/// [`provision_with_challenge_server`]. The order is placed under the
+/// certificate's storage lock, so tasks and processes sharing the storage
+/// take turns; the stored account is reused.
 ///
 /// Errors name the failed step: [`Error::DirectoryUnreachable`],
 /// [`Error::AccountRefused`], [`Error::OrderRefused`],
 /// [`Error::Authorization`] (with the identifier, the authorization URL and
-/// the CA's problem detail), [`Error::Timeout`], [`Error::Acme`].
+/// the CA's problem detail), [`Error::Timeout`], [`Error::Acme`],
+/// [`Error::Storage`].
 pub async fn provision_certificate(config: &Config) -> Result<Certificate> {
-    let started = std::time::Instant::now();
-    let http = AcmeHttpClient::new(config.http.clone(), config.request_timeout);
-    let directory = config.directory.url();
-    probe_directory(&http, directory).await?;
-    let account = account(config, &http).await?;
-    let cert = order_certificate(config, &account).await?;
-    if let Some(store) = &config.store {
-        store.save_certificate(&cert)?;
-    }
-    info!(
-        names = ?config.hostnames(),
-        directory,
-        elapsed = ?started.elapsed(),
-        "certificate issued"
-    );
-    Ok(cert)
+    Ok(obtain::run(config, Want::New, false).await?.certificate)
 }
 
 /// [`provision_certificate`] with its own challenge server: binds a paf
@@ -79,6 +69,16 @@ pub async fn provision_certificate(config: &Config) -> Result<Certificate> {
 /// a [`ChallengeHandler`] from that server and call
 /// [`provision_certificate`]).
 pub async fn provision_with_challenge_server(config: &Config) -> Result<Certificate> {
+    Ok(obtain::run(config, Want::New, true).await?.certificate)
+}
+
+/// Runs `work` with a challenge server on [`Config::challenge_addr`],
+/// stopped afterwards whatever the outcome, even when the caller drops the
+/// future half-way.
+pub(crate) async fn serving_challenges<T>(
+    config: &Config,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
     let addr = config.challenge_addr;
     let server = paf_hyper::Server::new(ChallengeHandler::new(config.challenges.clone()));
     let running = server
@@ -89,7 +89,7 @@ pub async fn provision_with_challenge_server(config: &Config) -> Result<Certific
     // Dropping a `Running` leaves the server on; this stops it even when
     // the caller drops this future half-way.
     let _stop_on_drop = StopOnDrop(running.stop_handle());
-    let result = provision_certificate(config).await;
+    let result = work.await;
     running.stop(CHALLENGE_SERVER_GRACE).await;
     result
 }
@@ -100,6 +100,41 @@ impl Drop for StopOnDrop {
     fn drop(&mut self) {
         self.0.stop(Duration::ZERO);
     }
+}
+
+/// Orders a certificate and stores its bundle; the caller holds the
+/// certificate's lock.
+pub(crate) async fn order_and_store(config: &Config) -> Result<Certificate> {
+    let started = std::time::Instant::now();
+    let http = AcmeHttpClient::new(config.http.clone(), config.request_timeout);
+    let directory = config.directory.url();
+    let issued = async {
+        probe_directory(&http, directory).await?;
+        let mut account = account::account(config, &http).await?;
+        let order = match new_order(config, &account).await {
+            Err(e) if account::is_account_gone(&e) => {
+                account = account::reregister(config, &http, account.id()).await?;
+                new_order(config, &account).await
+            }
+            placed => placed,
+        }
+        .map_err(|err| order_refused(config, err))?;
+        complete_order(config, order).await
+    }
+    .await
+    // A refusal's `Retry-After` is only seen by the HTTP client.
+    .map_err(|err| err.with_retry_after(http.last_retry_after()))?;
+    config
+        .storage
+        .put(config.certificate_storage_key(), bundle::encode(&issued))
+        .await?;
+    info!(
+        names = ?config.hostnames(),
+        directory,
+        elapsed = ?started.elapsed(),
+        "certificate issued"
+    );
+    Ok(issued)
 }
 
 /// Fetches the directory once before instant-acme does, so that a wrong
@@ -138,110 +173,25 @@ async fn probe_directory(http: &AcmeHttpClient, url: &str) -> Result<()> {
     Ok(())
 }
 
-/// The account: the stored one when it fits the configuration, else the
-/// one the CA has for the configured key, else a new one.
-async fn account(config: &Config, http: &AcmeHttpClient) -> Result<Account> {
-    let directory = config.directory.url();
-    let builder = || Account::builder_with_http(Box::new(http.clone()));
-    let configured_key = keys::account_key(&config.account_key)?;
+async fn new_order(config: &Config, account: &Account) -> Result<Order, instant_acme::Error> {
+    let identifiers: Vec<_> = config.names.iter().map(Name::identifier).collect();
+    let new_order = NewOrder::new(&identifiers);
+    retry_bad_nonce!(account.new_order(&new_order).await)
+}
 
-    if let Some(store) = &config.store {
-        if let Some(stored) = store.load_account()? {
-            if stored.directory.as_deref() != Some(directory) {
-                return Err(Error::config(format!(
-                    "the account in {} belongs to the directory {}, not {directory}: \
-                     give each directory its own storage directory",
-                    store.account_path().display(),
-                    stored.directory.as_deref().unwrap_or("(unknown)"),
-                )));
-            }
-            let same_key = configured_key.as_ref().is_none_or(|key| {
-                key.secret_pkcs8_der() == stored.credentials.private_key().secret_pkcs8_der()
-            });
-            if same_key {
-                debug!(account = %stored.id, "reusing the stored account");
-                return builder()
-                    .from_credentials(stored.credentials)
-                    .await
-                    .map_err(|e| Error::acme("loading the stored account", e));
-            }
-            info!("the configured account key is not the stored account's: asking the CA");
-        }
-    }
-
-    let contact: Vec<&str> = config.contact.as_deref().into_iter().collect();
-    let refused = |err| match err {
+fn order_refused(config: &Config, err: instant_acme::Error) -> Error {
+    match err {
         instant_acme::Error::Api(problem) if !is_bad_nonce_problem(&problem) => {
-            Error::AccountRefused {
-                directory: directory.to_string(),
+            Error::OrderRefused {
+                identifiers: config.hostnames(),
                 problem: Box::new(Problem::from(&problem)),
             }
         }
-        other => Error::acme("creating the account", other),
-    };
-    let (account, credentials) = match configured_key {
-        None => {
-            let new_account = NewAccount {
-                contact: &contact,
-                terms_of_service_agreed: true,
-                only_return_existing: false,
-            };
-            retry_bad_nonce!(
-                builder()
-                    .create(&new_account, directory.to_string(), None)
-                    .await
-            )
-            .map_err(refused)?
-        }
-        Some(pkcs8) => {
-            // Checked before any request, so that a bad key is not taken
-            // for a refusal by the CA.
-            Key::from_pkcs8_der(pkcs8.clone_key()).map_err(|e| Error::Key {
-                what: "account key".into(),
-                reason: e.to_string(),
-            })?;
-            // The CA answers with the account this key already has, or
-            // makes one; the contact is then set apart, as instant-acme
-            // creates accounts from a key without one.
-            let (account, credentials) = retry_bad_nonce!(
-                async {
-                    let key = Key::from_pkcs8_der(pkcs8.clone_key())?;
-                    builder()
-                        .create_from_key(
-                            (key, PrivateKeyDer::Pkcs8(pkcs8.clone_key())),
-                            directory.to_string(),
-                        )
-                        .await
-                }
-                .await
-            )
-            .map_err(refused)?;
-            if !contact.is_empty() {
-                retry_bad_nonce!(account.update_contacts(&contact).await).map_err(refused)?;
-            }
-            (account, credentials)
-        }
-    };
-    info!(account = %account.id(), directory, "ACME account ready");
-    if let Some(store) = &config.store {
-        store.save_account(&credentials)?;
+        other => Error::acme("placing the order", other),
     }
-    Ok(account)
 }
 
-async fn order_certificate(config: &Config, account: &Account) -> Result<Certificate> {
-    let identifiers: Vec<_> = config.names.iter().map(Name::identifier).collect();
-    let new_order = NewOrder::new(&identifiers);
-    let mut order =
-        retry_bad_nonce!(account.new_order(&new_order).await).map_err(|err| match err {
-            instant_acme::Error::Api(problem) if !is_bad_nonce_problem(&problem) => {
-                Error::OrderRefused {
-                    identifiers: config.hostnames(),
-                    problem: Box::new(Problem::from(&problem)),
-                }
-            }
-            other => Error::acme("placing the order", other),
-        })?;
+async fn complete_order(config: &Config, mut order: Order) -> Result<Certificate> {
     debug!(order = order.url(), "order placed");
 
     // Tokens stay published until the CA has validated them all, or this
@@ -425,44 +375,6 @@ fn challenge_problem(authorization: &instant_acme::AuthorizationState) -> Option
 fn boxed_problem(problem: &instant_acme::Problem) -> Box<Problem> {
     Box::new(Problem::from(problem))
 }
-
-/// How many times a step refused for a bad nonce is tried in all.
-///
-/// instant-acme already sends each request up to three times when the CA
-/// refuses its nonce; pebble refuses 5% of good nonces, so three refusals
-/// in a row happen about once in 8000 requests: often enough to fail a
-/// test run now and then, and a busy CA can do worse. A CA checks the
-/// nonce before acting on a request, so repeating the whole step is safe.
-const BAD_NONCE_ROUNDS: usize = 6;
-
-fn is_bad_nonce(err: &instant_acme::Error) -> bool {
-    matches!(err, instant_acme::Error::Api(problem) if is_bad_nonce_problem(problem))
-}
-
-fn is_bad_nonce_problem(problem: &instant_acme::Problem) -> bool {
-    problem.r#type.as_deref() == Some("urn:ietf:params:acme:error:badNonce")
-}
-
-/// Evaluates an instant-acme step (an expression ending in `.await`) again
-/// while the CA refuses it for a bad nonce, at most [`BAD_NONCE_ROUNDS`]
-/// times in all. A macro rather than a function taking a closure: the
-/// steps borrow the order mutably, and a future made by an async closure
-/// through a generic function is not provably `Send`.
-macro_rules! retry_bad_nonce {
-    ($step:expr) => {{
-        let mut round = 1;
-        loop {
-            match $step {
-                Err(err) if is_bad_nonce(&err) && round < BAD_NONCE_ROUNDS => {
-                    debug!(round, "the CA refused the nonce again: repeating the step");
-                    round += 1;
-                }
-                outcome => break outcome,
-            }
-        }
-    }};
-}
-use retry_bad_nonce;
 
 fn status_name(status: AuthorizationStatus) -> String {
     format!("{status:?}").to_ascii_lowercase()

@@ -1,21 +1,115 @@
 //! Just enough X.509 to read a certificate's validity period, which the
-//! renewal schedule is made of. Everything else about certificates is left
-//! to rustls and webpki.
+//! renewal schedule is made of, and the names it covers, which decide
+//! whether a stored certificate still fits the configuration. Everything
+//! else about certificates is left to rustls and webpki.
 //!
 //! Certificate ::= SEQUENCE { tbsCertificate, … }
 //! TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serialNumber,
-//!     signature, issuer, validity SEQUENCE { notBefore, notAfter }, … }
+//!     signature, issuer, validity SEQUENCE { notBefore, notAfter },
+//!     subject, subjectPublicKeyInfo, [1] issuerUniqueID OPTIONAL,
+//!     [2] subjectUniqueID OPTIONAL, [3] extensions OPTIONAL }
 //! (RFC 5280 §4.1). DER only: definite lengths, times in UTC with seconds.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::{
+    net::IpAddr,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 const SEQUENCE: u8 = 0x30;
 const VERSION: u8 = 0xa0;
 const UTC_TIME: u8 = 0x17;
 const GENERALIZED_TIME: u8 = 0x18;
+const EXTENSIONS: u8 = 0xa3;
+const OID: u8 = 0x06;
+const BOOLEAN: u8 = 0x01;
+const OCTET_STRING: u8 = 0x04;
+/// id-ce-subjectAltName, 2.5.29.17.
+const SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
+/// GeneralName's dNSName [2] and iPAddress [7], implicitly tagged.
+const DNS_NAME: u8 = 0x82;
+const IP_ADDRESS: u8 = 0x87;
+
+/// A name of a certificate's subjectAltName extension.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum AltName {
+    Dns(String),
+    Ip(IpAddr),
+}
+
+/// The dNSName and iPAddress entries of a DER certificate's
+/// subjectAltName (DNS names lowercased), `None` when it is not a
+/// certificate; empty when it has no such extension.
+pub(crate) fn alt_names(cert: &[u8]) -> Option<Vec<AltName>> {
+    // serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo
+    let mut rest = tbs_after(cert, 6)?;
+    let mut names = Vec::new();
+    while !rest.is_empty() {
+        let (tag, content, after) = tlv(rest)?;
+        rest = after;
+        if tag != EXTENSIONS {
+            continue;
+        }
+        let (tag, mut extensions, _) = tlv(content)?;
+        expect_tag(tag, SEQUENCE)?;
+        while !extensions.is_empty() {
+            let (tag, extension, after) = tlv(extensions)?;
+            extensions = after;
+            expect_tag(tag, SEQUENCE)?;
+            let (tag, oid, mut fields) = tlv(extension)?;
+            expect_tag(tag, OID)?;
+            if oid != SUBJECT_ALT_NAME {
+                continue;
+            }
+            if fields.first() == Some(&BOOLEAN) {
+                fields = tlv(fields)?.2;
+            }
+            let (tag, value, _) = tlv(fields)?;
+            expect_tag(tag, OCTET_STRING)?;
+            let (tag, mut general_names, _) = tlv(value)?;
+            expect_tag(tag, SEQUENCE)?;
+            while !general_names.is_empty() {
+                let (tag, name, after) = tlv(general_names)?;
+                general_names = after;
+                match tag {
+                    DNS_NAME => {
+                        let name = std::str::from_utf8(name).ok()?;
+                        names.push(AltName::Dns(name.to_ascii_lowercase()));
+                    }
+                    IP_ADDRESS => match name.len() {
+                        4 => {
+                            let octets: [u8; 4] = name.try_into().ok()?;
+                            names.push(AltName::Ip(IpAddr::from(octets)));
+                        }
+                        16 => {
+                            let octets: [u8; 16] = name.try_into().ok()?;
+                            names.push(AltName::Ip(IpAddr::from(octets)));
+                        }
+                        _ => return None,
+                    },
+                    _ => {}
+                }
+            }
+        }
+    }
+    Some(names)
+}
 
 /// `(notBefore, notAfter)` of a DER certificate, `None` when it is not one.
 pub(crate) fn validity(cert: &[u8]) -> Option<(SystemTime, SystemTime)> {
+    // serialNumber, signature, issuer
+    let rest = tbs_after(cert, 3)?;
+    let (tag, validity, _) = tlv(rest)?;
+    expect_tag(tag, SEQUENCE)?;
+    let (tag, not_before, rest) = tlv(validity)?;
+    let not_before = time(tag, not_before)?;
+    let (tag, not_after, _) = tlv(rest)?;
+    let not_after = time(tag, not_after)?;
+    Some((not_before, not_after))
+}
+
+/// The fields of a DER certificate's TBSCertificate that follow its
+/// version and `skip` more fields.
+fn tbs_after(cert: &[u8], skip: usize) -> Option<&[u8]> {
     let (tag, certificate, _) = tlv(cert)?;
     expect_tag(tag, SEQUENCE)?;
     let (tag, tbs, _) = tlv(certificate)?;
@@ -24,17 +118,10 @@ pub(crate) fn validity(cert: &[u8]) -> Option<(SystemTime, SystemTime)> {
     if rest.first() == Some(&VERSION) {
         rest = tlv(rest)?.2;
     }
-    // serialNumber, signature, issuer
-    for _ in 0..3 {
+    for _ in 0..skip {
         rest = tlv(rest)?.2;
     }
-    let (tag, validity, _) = tlv(rest)?;
-    expect_tag(tag, SEQUENCE)?;
-    let (tag, not_before, rest) = tlv(validity)?;
-    let not_before = time(tag, not_before)?;
-    let (tag, not_after, _) = tlv(rest)?;
-    let not_after = time(tag, not_after)?;
-    Some((not_before, not_after))
+    Some(rest)
 }
 
 fn expect_tag(tag: u8, wanted: u8) -> Option<()> {
@@ -106,7 +193,7 @@ fn time(tag: u8, text: &[u8]) -> Option<SystemTime> {
 
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar
 /// (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
@@ -137,6 +224,34 @@ mod tests {
         let (not_before, not_after) = validity(cert.der()).unwrap();
         assert_eq!(not_before, at(1_741_046_400));
         assert_eq!(not_after, at(2_695_968_550));
+    }
+
+    #[test]
+    fn reads_dns_and_ip_alt_names() {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["A.example.org".into(), "b.example.org".into()])
+                .unwrap();
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::IpAddress("192.0.2.7".parse().unwrap()));
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::IpAddress("2001:db8::1".parse().unwrap()));
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        assert_eq!(
+            alt_names(cert.der()).unwrap(),
+            [
+                AltName::Dns("a.example.org".into()),
+                AltName::Dns("b.example.org".into()),
+                AltName::Ip("192.0.2.7".parse().unwrap()),
+                AltName::Ip("2001:db8::1".parse().unwrap()),
+            ]
+        );
+        // Every truncation is refused or read short, never a panic.
+        for end in 0..cert.der().len() {
+            let _ = alt_names(&cert.der()[..end]);
+        }
     }
 
     #[test]

@@ -10,18 +10,19 @@ mod common;
 use std::{
     net::TcpStream,
     sync::{
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicU64, Ordering},
         Arc,
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use common::{fresh_dir, verify, verify_chain, Pebble};
+use common::{fresh_dir, verify, verify_chain, Pebble, Recorder};
 use http::{Method, Request, Response, StatusCode};
-use paf_core::{server::Handler, Body, BoxFuture};
+use paf_core::{server::Handler, Body};
 use paf_le::{
-    provision_certificate, provision_with_challenge_server, AccountKey, CertResolver, Certificate,
-    CertificateKey, ChallengeHandler, Error, Renewal, DEFAULT_RENEW_FRACTION,
+    provision_certificate, provision_with_challenge_server, stored_account_id, stored_certificate,
+    AccountKey, CertResolver, Certificate, CertificateKey, ChallengeHandler, Error,
+    ExternalAccount, FileStorage, Renewal, DEFAULT_RENEW_FRACTION,
 };
 use rustls::pki_types::ServerName;
 
@@ -118,58 +119,27 @@ async fn a_brought_certificate_key_is_the_one_certified() {
     verify(&pebble.root_pem().await, &cert, "own-key.example.test").unwrap();
 }
 
-/// A paf client that counts the POSTs to one path (`newAccount`): every
-/// attempt, and the ones the CA answered `201 Created` (a new account;
-/// an existing one is `200`, a refused nonce `400`).
-struct Counting {
-    inner: paf_hyper::Client,
-    path: String,
-    attempts: Arc<AtomicUsize>,
-    created: Arc<AtomicUsize>,
-}
-
-impl paf_core::client::Client for Counting {
-    fn send(&self, request: Request<Body>) -> BoxFuture<'static, paf_core::Result<Response<Body>>> {
-        let counted = request.method() == Method::POST && request.uri().path() == self.path;
-        if counted {
-            self.attempts.fetch_add(1, Ordering::SeqCst);
-        }
-        let created = self.created.clone();
-        let response = self.inner.send(request);
-        Box::pin(async move {
-            let response = response.await?;
-            if counted && response.status() == StatusCode::CREATED {
-                created.fetch_add(1, Ordering::SeqCst);
-            }
-            Ok(response)
-        })
-    }
-
-    fn backend(&self) -> &'static str {
-        "counting hyper"
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_run_reuses_the_stored_account() {
     let Some(pebble) = Pebble::start() else {
         return;
     };
     let storage = fresh_dir(pebble.dir(), "acme");
-    let attempts = Arc::new(AtomicUsize::new(0));
-    let created = Arc::new(AtomicUsize::new(0));
-    let client = Arc::new(Counting {
-        inner: paf_hyper::Client::builder().ctx(pebble.ctx()).build(),
-        path: pebble.directory_path("newAccount").await,
-        attempts: attempts.clone(),
-        created: created.clone(),
-    });
+    let recorder = Recorder::new(&pebble);
+    let new_account = pebble.directory_path("newAccount").await;
+    let attempts = || {
+        [StatusCode::CREATED, StatusCode::OK, StatusCode::BAD_REQUEST]
+            .iter()
+            .map(|status| recorder.count(&Method::POST, &new_account, *status))
+            .sum::<usize>()
+    };
+    let created = || recorder.count(&Method::POST, &new_account, StatusCode::CREATED);
     let directory = url::Url::parse(&pebble.directory_url).unwrap();
     let config = paf_le::Config::builder()
         .hostname("reuse.example.test")
         .contact_email("ops@example.test")
         .directory(paf_le::Directory::Url(directory))
-        .http_client(client)
+        .http_client(Arc::new(recorder.clone()))
         .challenge_addr(pebble.challenge_addr())
         .storage_dir(&storage)
         .poll_timeout(Duration::from_secs(20))
@@ -177,30 +147,28 @@ async fn second_run_reuses_the_stored_account() {
         .unwrap();
 
     let first = issue(&pebble, &config, "first run").await;
-    let store = config.store().unwrap();
-    let account = store.account_id().unwrap().expect("the account is stored");
+    let account = stored_account_id(&config)
+        .await
+        .unwrap()
+        .expect("the account is stored");
     assert!(account.starts_with("https://127.0.0.1:"), "{account}");
-    assert_eq!(
-        created.load(Ordering::SeqCst),
-        1,
-        "the first run creates the account"
-    );
-    let attempts_after_first = attempts.load(Ordering::SeqCst);
+    assert_eq!(created(), 1, "the first run creates the account");
+    let attempts_after_first = attempts();
 
     let second = issue(&pebble, &config, "second run").await;
     assert_eq!(
-        attempts.load(Ordering::SeqCst),
+        attempts(),
         attempts_after_first,
         "the second run does not even ask for an account"
     );
-    assert_eq!(created.load(Ordering::SeqCst), 1);
+    assert_eq!(created(), 1);
     assert_eq!(
-        store.account_id().unwrap().as_deref(),
+        stored_account_id(&config).await.unwrap().as_deref(),
         Some(account.as_str())
     );
     assert_ne!(first.leaf(), second.leaf(), "a new certificate each run");
-    let stored = store
-        .load_certificate()
+    let stored = stored_certificate(&config)
+        .await
         .unwrap()
         .expect("stored certificate");
     assert_eq!(
@@ -226,7 +194,7 @@ async fn private_keys_on_disk_are_mode_0600() {
         .unwrap();
     let cert = issue(&pebble, &config, "provisioning").await;
 
-    let store = config.store().unwrap();
+    let files = FileStorage::new(&storage);
     let mode = |path: std::path::PathBuf| {
         std::fs::metadata(&path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -234,16 +202,23 @@ async fn private_keys_on_disk_are_mode_0600() {
             .mode()
             & 0o777
     };
+    let account = files.path(config.account_storage_key()).unwrap();
+    let bundle = files.path(config.certificate_storage_key()).unwrap();
+    assert_eq!(mode(account), 0o600, "account.json holds the account key");
     assert_eq!(
-        mode(store.account_path()),
+        mode(bundle.clone()),
         0o600,
-        "account.json holds the account key"
+        "bundle.pem holds the certificate key"
     );
-    assert_eq!(mode(store.key_path()), 0o600, "key.pem");
-    assert_eq!(mode(store.certificate_path()), 0o644, "cert.pem is public");
     assert_eq!(mode(storage.clone()), 0o700);
-    let on_disk = std::fs::read_to_string(store.key_path()).unwrap();
-    assert_eq!(on_disk, cert.key_pem());
+    let mut dir = bundle.parent();
+    while let Some(parent) = dir.filter(|dir| dir.starts_with(&storage)) {
+        assert_eq!(mode(parent.to_path_buf()), 0o700, "{}", parent.display());
+        dir = parent.parent();
+    }
+    let on_disk = std::fs::read_to_string(&bundle).unwrap();
+    assert!(on_disk.contains(cert.key_pem().trim_end()));
+    assert!(on_disk.contains(cert.chain_pem().trim_end()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,7 +237,7 @@ async fn the_same_seed_finds_the_same_account() {
             .build()
             .unwrap();
         issue(&pebble, &config, run).await;
-        accounts.push(config.store().unwrap().account_id().unwrap().unwrap());
+        accounts.push(stored_account_id(&config).await.unwrap().unwrap());
     }
     assert_eq!(
         accounts[0], accounts[1],
@@ -555,4 +530,53 @@ async fn renewal_happens_at_two_thirds_of_the_lifetime_by_the_injected_clock() {
     assert!(state.next_renewal >= due);
     assert!(state.not_after >= first.not_after());
     renewal.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_that_requires_external_account_binding_gets_it() {
+    // As a CA shows them: a key ID and a base64url HMAC key.
+    let (kid, mac_key) = (
+        "kid-paf",
+        "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W",
+    );
+    let Some(pebble) = Pebble::start_with_config(serde_json::json!({
+        "externalAccountBindingRequired": true,
+        "externalAccountMACKeys": { kid: mac_key },
+    })) else {
+        return;
+    };
+    let name = "eab.example.test";
+
+    let unbound = pebble.config(&[name]).build().unwrap();
+    let err = within_limit(
+        "an unbound account",
+        provision_with_challenge_server(&unbound),
+    )
+    .await
+    .expect_err("the CA requires a binding");
+    assert!(matches!(err, Error::AccountRefused { .. }), "{err:?}");
+    assert_eq!(
+        err.problem().and_then(|p| p.kind.as_deref()),
+        Some("urn:ietf:params:acme:error:externalAccountRequired")
+    );
+    assert!(err.is_permanent(), "no retry fixes a missing binding");
+
+    let wrong = pebble
+        .config(&[name])
+        .external_account(ExternalAccount::new(kid, b"not the key".to_vec()))
+        .build()
+        .unwrap();
+    let err = within_limit("a wrong binding", provision_with_challenge_server(&wrong))
+        .await
+        .expect_err("the MAC does not verify");
+    assert!(matches!(err, Error::AccountRefused { .. }), "{err:?}");
+    assert!(err.is_permanent(), "{err}");
+
+    let bound = pebble
+        .config(&[name])
+        .external_account(ExternalAccount::from_base64url(kid, mac_key).unwrap())
+        .build()
+        .unwrap();
+    let cert = issue(&pebble, &bound, "a bound account").await;
+    verify(&pebble.root_pem().await, &cert, name).unwrap();
 }

@@ -14,11 +14,12 @@ use std::{
     net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use paf_core::Ctx;
+use http::{Method, Request, Response, StatusCode};
+use paf_core::{Body, BoxFuture, Ctx};
 use paf_le::{Certificate, ConfigBuilder, Directory};
 use rustls::{
     client::{danger::ServerCertVerifier, WebPkiServerVerifier},
@@ -33,6 +34,12 @@ pub struct Pebble {
     dir: tempfile::TempDir,
     pebble: Child,
     dns: Child,
+    /// What [`Pebble::restart`] needs to start pebble again the same way.
+    config_path: PathBuf,
+    dns_port: u16,
+    env: Vec<(String, String)>,
+    acme_port: u16,
+    management_port: u16,
     /// The ACME directory URL.
     pub directory_url: String,
     /// The management interface (`/roots/0` is the issuing root).
@@ -85,6 +92,16 @@ impl Pebble {
 
     /// [`Pebble::start`] with extra environment variables for pebble.
     pub fn start_with_env(env: &[(&str, &str)]) -> Option<Pebble> {
+        Self::start_with(env, serde_json::json!({}))
+    }
+
+    /// [`Pebble::start`] with these fields added to (or replacing those of)
+    /// pebble's configuration object, e.g. `externalAccountMACKeys`.
+    pub fn start_with_config(config: serde_json::Value) -> Option<Pebble> {
+        Self::start_with(&[], config)
+    }
+
+    fn start_with(env: &[(&str, &str)], extra_config: serde_json::Value) -> Option<Pebble> {
         if !installed() {
             let message = "pebble and pebble-challtestsrv are not on PATH \
                            (Debian: `apt-get install -y pebble`)";
@@ -100,7 +117,7 @@ impl Pebble {
         // binds it; try again with new ports then.
         let mut last_failure = String::new();
         for _ in 0..3 {
-            match Self::try_start(env) {
+            match Self::try_start(env, &extra_config) {
                 Ok(pebble) => return Some(pebble),
                 Err(failure) => last_failure = failure,
             }
@@ -108,7 +125,7 @@ impl Pebble {
         panic!("pebble did not start: {last_failure}");
     }
 
-    fn try_start(env: &[(&str, &str)]) -> Result<Pebble, String> {
+    fn try_start(env: &[(&str, &str)], extra_config: &serde_json::Value) -> Result<Pebble, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let ports = free_ports(6);
         let (acme, management, http, tls, dns, dns_management) =
@@ -123,7 +140,7 @@ impl Pebble {
         let key_path = dir.path().join("listener-key.pem");
         fs::write(&cert_path, listener.cert.pem()).map_err(|e| e.to_string())?;
         fs::write(&key_path, listener.signing_key.serialize_pem()).map_err(|e| e.to_string())?;
-        let config = serde_json::json!({
+        let mut config = serde_json::json!({
             "pebble": {
                 "listenAddress": format!("127.0.0.1:{acme}"),
                 "managementListenAddress": format!("127.0.0.1:{management}"),
@@ -136,6 +153,11 @@ impl Pebble {
                 "externalAccountBindingRequired": false,
             }
         });
+        if let (Some(pebble), Some(extra)) =
+            (config["pebble"].as_object_mut(), extra_config.as_object())
+        {
+            pebble.extend(extra.clone());
+        }
         let config_path = dir.path().join("pebble-config.json");
         fs::write(&config_path, config.to_string()).map_err(|e| e.to_string())?;
 
@@ -153,18 +175,11 @@ impl Pebble {
             .stderr(log("challtestsrv.err")?)
             .spawn()
             .map_err(|e| format!("cannot run pebble-challtestsrv: {e}"))?;
-        let pebble_child = Command::new("pebble")
-            .arg("-config")
-            .arg(&config_path)
-            .args(["-dnsserver", &format!("127.0.0.1:{dns}")])
-            .env("PEBBLE_VA_NOSLEEP", "1")
-            .env_remove("PEBBLE_WFE_NONCEREJECT")
-            .env_remove("PEBBLE_VA_ALWAYS_VALID")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(log("pebble.log")?)
-            .stderr(log("pebble.err")?)
-            .spawn();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        let pebble_child = spawn_pebble(dir.path(), &config_path, dns, &env);
         let pebble_child = match pebble_child {
             Ok(child) => child,
             Err(e) => {
@@ -178,6 +193,11 @@ impl Pebble {
             dir,
             pebble: pebble_child,
             dns: dns_child,
+            config_path,
+            dns_port: dns,
+            env,
+            acme_port: acme,
+            management_port: management,
             directory_url: format!("https://127.0.0.1:{acme}/dir"),
             management_url: format!("https://127.0.0.1:{management}"),
             http_port: http,
@@ -185,6 +205,27 @@ impl Pebble {
         };
         pebble.wait_ready(&[acme, management, dns, dns_management])?;
         Ok(pebble)
+    }
+
+    /// Stops pebble and starts it again on the same ports with the same
+    /// configuration: a CA that has lost its state (accounts, orders, its
+    /// issuing root). The DNS server keeps running.
+    pub fn restart(&mut self) {
+        let _ = self.pebble.kill();
+        let _ = self.pebble.wait();
+        // The ports are free once the process is gone; wait until they are
+        // (a connection is refused) before pebble binds them again.
+        for port in [self.acme_port, self.management_port] {
+            let deadline = Instant::now() + READY_TIMEOUT;
+            while TcpStream::connect(("127.0.0.1", port)).is_ok() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        self.pebble = spawn_pebble(self.dir.path(), &self.config_path, self.dns_port, &self.env)
+            .unwrap_or_else(|e| panic!("pebble does not start again: {e}"));
+        let ports = [self.acme_port, self.management_port];
+        self.wait_ready(&ports)
+            .unwrap_or_else(|e| panic!("pebble does not start again: {e}"));
     }
 
     /// Waits until every port accepts connections, or one process died.
@@ -300,6 +341,166 @@ impl Pebble {
     /// The temporary directory of this instance, for test files.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+}
+
+/// Starts pebble with its logs appended to the directory's files.
+fn spawn_pebble(
+    dir: &Path,
+    config_path: &Path,
+    dns: u16,
+    env: &[(String, String)],
+) -> Result<Child, String> {
+    let log = |name: &str| -> Result<Stdio, String> {
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(name))
+            .map_err(|e| e.to_string())?;
+        Ok(Stdio::from(file))
+    };
+    Command::new("pebble")
+        .arg("-config")
+        .arg(config_path)
+        .args(["-dnsserver", &format!("127.0.0.1:{dns}")])
+        .env("PEBBLE_VA_NOSLEEP", "1")
+        .env_remove("PEBBLE_WFE_NONCEREJECT")
+        .env_remove("PEBBLE_VA_ALWAYS_VALID")
+        .envs(env.iter().map(|(name, value)| (name, value)))
+        .stdin(Stdio::null())
+        .stdout(log("pebble.log")?)
+        .stderr(log("pebble.err")?)
+        .spawn()
+        .map_err(|e| format!("cannot run pebble: {e}"))
+}
+
+/// A test's mutex: a panic elsewhere does not make its data unusable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One exchange a [`Recorder`] saw.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub method: Method,
+    pub path: String,
+    /// The status, or `None` for a failure the recorder injected.
+    pub status: Option<StatusCode>,
+}
+
+/// A paf client that records every exchange with the CA (method, path,
+/// status), and can answer requests to a path itself with a CA error
+/// instead of passing them on: the way to count orders and accounts at
+/// pebble, and to make a step fail a set number of times.
+#[derive(Clone)]
+pub struct Recorder {
+    inner: paf_hyper::Client,
+    exchanges: Arc<Mutex<Vec<Exchange>>>,
+    failures: Arc<Mutex<Vec<Injected>>>,
+}
+
+struct Injected {
+    method: Method,
+    path: String,
+    remaining: usize,
+    retry_after: Option<u64>,
+}
+
+impl Recorder {
+    /// A recorder in front of a client that trusts `pebble`'s listener.
+    pub fn new(pebble: &Pebble) -> Recorder {
+        Recorder {
+            inner: paf_hyper::Client::builder().ctx(pebble.ctx()).build(),
+            exchanges: Arc::default(),
+            failures: Arc::default(),
+        }
+    }
+
+    /// How many `method path` requests were answered with `status`.
+    pub fn count(&self, method: &Method, path: &str, status: StatusCode) -> usize {
+        lock(&self.exchanges)
+            .iter()
+            .filter(|e| e.method == *method && e.path == path && e.status == Some(status))
+            .count()
+    }
+
+    /// How many requests were sent to the CA (injected failures aside).
+    pub fn total(&self) -> usize {
+        lock(&self.exchanges)
+            .iter()
+            .filter(|e| e.status.is_some())
+            .count()
+    }
+
+    /// How many `method path` requests were failed by the recorder.
+    pub fn injected(&self, method: &Method, path: &str) -> usize {
+        lock(&self.exchanges)
+            .iter()
+            .filter(|e| e.method == *method && e.path == path && e.status.is_none())
+            .count()
+    }
+
+    /// Answers the next `times` `method path` requests with a 503
+    /// `serverInternal` problem (and `Retry-After: secs` if given).
+    pub fn fail_next(&self, method: Method, path: &str, times: usize, retry_after: Option<u64>) {
+        lock(&self.failures).push(Injected {
+            method,
+            path: path.to_string(),
+            remaining: times,
+            retry_after,
+        });
+    }
+}
+
+impl paf_core::client::Client for Recorder {
+    fn send(&self, request: Request<Body>) -> BoxFuture<'static, paf_core::Result<Response<Body>>> {
+        let method = request.method().clone();
+        let path = request.uri().path().to_string();
+        let injected = {
+            let mut failures = lock(&self.failures);
+            failures
+                .iter_mut()
+                .find(|f| f.method == method && f.path == path && f.remaining > 0)
+                .map(|f| {
+                    f.remaining -= 1;
+                    f.retry_after
+                })
+        };
+        let exchanges = self.exchanges.clone();
+        if let Some(retry_after) = injected {
+            lock(&exchanges).push(Exchange {
+                method,
+                path,
+                status: None,
+            });
+            let mut response = Response::new(Body::from(
+                r#"{"type":"urn:ietf:params:acme:error:serverInternal","detail":"injected by the test","status":503}"#,
+            ));
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            let headers = response.headers_mut();
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/problem+json"),
+            );
+            if let Some(secs) = retry_after {
+                headers.insert(http::header::RETRY_AFTER, secs.into());
+            }
+            return Box::pin(async move { Ok(response) });
+        }
+        let response = self.inner.send(request);
+        Box::pin(async move {
+            let response = response.await?;
+            lock(&exchanges).push(Exchange {
+                method,
+                path,
+                status: Some(response.status()),
+            });
+            Ok(response)
+        })
+    }
+
+    fn backend(&self) -> &'static str {
+        "recording hyper"
     }
 }
 

@@ -1,0 +1,261 @@
+//! Getting a certificate to serve: the stored one while it is good, else
+//! a new one, ordered once however many tasks or processes ask at the
+//! same time.
+//!
+//! As certmagic does, the storage is looked at first without a lock (the
+//! common case at start: a good certificate is there); otherwise the
+//! certificate's lock is taken, the storage looked at again (whoever held
+//! the lock may just have stored one), and only then is an order placed.
+//! The order runs within the lock's lease and is abandoned past it, so no
+//! other holder can be let in while it still runs.
+
+use std::time::{Duration, SystemTime};
+
+use tracing::{info, warn};
+
+use crate::{
+    bundle,
+    certificate::Certificate,
+    config::{Config, Name},
+    error::{Error, Result},
+    provision,
+    storage::LockGuard,
+    x509::{self, AltName},
+};
+
+/// A certificate to serve and where it came from.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Obtained {
+    /// The chain and its key.
+    pub certificate: Certificate,
+    /// Whether it was in the storage or newly issued.
+    pub origin: Origin,
+}
+
+/// Where an [`Obtained`] certificate came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Origin {
+    /// The storage held a certificate for the configured names that is
+    /// valid and not yet due for renewal; nothing was ordered.
+    Stored,
+    /// The CA issued it just now (and it is stored).
+    Issued,
+}
+
+/// The certificate to serve for the configuration: the stored one when it
+/// covers every configured name and is not due for renewal
+/// ([`ConfigBuilder::renew_after`](crate::ConfigBuilder::renew_after)),
+/// else a new one from the CA, stored before this returns.
+///
+/// Concurrent calls on one storage (tasks of a process, or processes
+/// sharing a [`FileStorage`](crate::FileStorage) directory) order once:
+/// the others wait for the certificate's lock and then find the new
+/// certificate stored. A damaged bundle (half written, a key that does
+/// not fit) is reported in the log and replaced by a new order.
+///
+/// The HTTP-01 answers are published in [`Config::challenges`]: serve
+/// them from the program's port 80 with a
+/// [`ChallengeHandler`](crate::ChallengeHandler), or use
+/// [`obtain_with_challenge_server`]. Errors are those of
+/// [`provision_certificate`](crate::provision_certificate).
+pub async fn obtain(config: &Config) -> Result<Obtained> {
+    run(config, Want::usable_now(config), false).await
+}
+
+/// [`obtain`] with a challenge server of its own on
+/// [`Config::challenge_addr`], bound only when an order is placed (after
+/// the lock is taken, so that processes sharing a storage do not contend
+/// for the port), and stopped afterwards.
+pub async fn obtain_with_challenge_server(config: &Config) -> Result<Obtained> {
+    run(config, Want::usable_now(config), true).await
+}
+
+/// The certificate stored for the configuration, whatever its validity.
+///
+/// Fails with [`Error::Corrupt`] when the stored bundle is damaged (cut
+/// short, a key that does not belong to its certificate), and with
+/// [`Error::Storage`] when the storage cannot be read.
+pub async fn stored_certificate(config: &Config) -> Result<Option<Certificate>> {
+    let key = config.certificate_storage_key();
+    match config.storage.get(key).await? {
+        None => Ok(None),
+        Some(bytes) => bundle::decode(&bytes)
+            .map(Some)
+            .map_err(|kind| Error::corrupt(key, kind)),
+    }
+}
+
+/// What the caller will take.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Want {
+    /// A stored certificate that, at `now`, is not past `fraction` of its
+    /// lifetime; else a new one.
+    Usable { now: SystemTime, fraction: f64 },
+    /// A new certificate, whatever is stored.
+    New,
+}
+
+impl Want {
+    fn usable_now(config: &Config) -> Want {
+        Want::Usable {
+            now: SystemTime::now(),
+            fraction: config.renew_fraction,
+        }
+    }
+}
+
+pub(crate) async fn run(config: &Config, want: Want, challenge_server: bool) -> Result<Obtained> {
+    if let Some(stored) = usable_stored(config, want).await? {
+        return Ok(stored);
+    }
+    let lease = config.lock_lease;
+    let guard = LockGuard::acquire(
+        config.storage.clone(),
+        &config.layout.certificate_lock,
+        lease,
+    )
+    .await?;
+    let outcome = async {
+        // Whoever held the lock may have just stored what is wanted.
+        if let Some(stored) = usable_stored(config, want).await? {
+            return Ok(stored);
+        }
+        let order = provision::order_and_store(config);
+        let limit = work_limit(lease);
+        let ordered = if challenge_server {
+            tokio::time::timeout(limit, provision::serving_challenges(config, order)).await
+        } else {
+            tokio::time::timeout(limit, order).await
+        };
+        let certificate = ordered.map_err(|_| Error::Timeout {
+            what: "ordering within the lease of the certificate's lock",
+            after: limit,
+        })??;
+        Ok(Obtained {
+            certificate,
+            origin: Origin::Issued,
+        })
+    }
+    .await;
+    guard.release_or_log().await;
+    outcome
+}
+
+/// How long work under a lock of `lease` may take: the lease less a
+/// margin for releasing it, and for clocks a little apart.
+fn work_limit(lease: Duration) -> Duration {
+    lease.saturating_sub((lease / 10).min(Duration::from_secs(30)))
+}
+
+async fn usable_stored(config: &Config, want: Want) -> Result<Option<Obtained>> {
+    let Want::Usable { now, fraction } = want else {
+        return Ok(None);
+    };
+    let certificate = match stored_certificate(config).await {
+        Ok(Some(certificate)) => certificate,
+        Ok(None) => return Ok(None),
+        Err(err @ Error::Corrupt { .. }) => {
+            warn!(error = %err, "ordering a new certificate instead");
+            return Ok(None);
+        }
+        Err(err) => return Err(err),
+    };
+    let key = config.certificate_storage_key();
+    if !covers(&certificate, &config.names) {
+        info!(
+            key,
+            "the stored certificate does not cover every configured name"
+        );
+        return Ok(None);
+    }
+    let due = certificate.renew_at(fraction);
+    if now >= due {
+        info!(key, ?due, "the stored certificate is due for renewal");
+        return Ok(None);
+    }
+    info!(key, not_after = ?certificate.not_after(), "serving the stored certificate");
+    Ok(Some(Obtained {
+        certificate,
+        origin: Origin::Stored,
+    }))
+}
+
+/// Whether the leaf's subjectAltName lists every name.
+fn covers(certificate: &Certificate, names: &[Name]) -> bool {
+    let Some(alt_names) = x509::alt_names(certificate.leaf()) else {
+        return false;
+    };
+    names.iter().all(|name| {
+        alt_names.iter().any(|alt| match (name, alt) {
+            (Name::Dns(name), AltName::Dns(alt)) => name == alt,
+            (Name::Ip(ip), AltName::Ip(alt)) => ip == alt,
+            _ => false,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coverage_needs_every_configured_name() {
+        let cert = Certificate::self_signed(["a.example.org", "b.example.org"]).unwrap();
+        let config = |names: &[&str]| {
+            Config::builder()
+                .hostnames(names.iter().copied())
+                .build()
+                .unwrap()
+        };
+        assert!(covers(&cert, &config(&["a.example.org"]).names));
+        assert!(covers(
+            &cert,
+            &config(&["B.example.org", "a.example.org"]).names
+        ));
+        assert!(!covers(
+            &cert,
+            &config(&["a.example.org", "c.example.org"]).names
+        ));
+    }
+
+    #[test]
+    fn work_under_a_lock_ends_before_its_lease() {
+        assert_eq!(
+            work_limit(Duration::from_secs(600)),
+            Duration::from_secs(570)
+        );
+        assert_eq!(work_limit(Duration::from_secs(60)), Duration::from_secs(54));
+    }
+
+    #[tokio::test]
+    async fn a_stored_good_certificate_is_served_and_a_damaged_one_is_an_error() {
+        let config = Config::builder().hostname("a.example.org").build().unwrap();
+        assert!(stored_certificate(&config).await.unwrap().is_none());
+        let cert = Certificate::self_signed(["a.example.org"]).unwrap();
+        let key = config.certificate_storage_key().to_string();
+        config
+            .storage()
+            .put(&key, bundle::encode(&cert))
+            .await
+            .unwrap();
+
+        let before_due = Want::Usable {
+            now: cert.not_before(),
+            fraction: 2.0 / 3.0,
+        };
+        let obtained = run(&config, before_due, false).await.unwrap();
+        assert_eq!(obtained.origin, Origin::Stored);
+        assert_eq!(obtained.certificate.leaf(), cert.leaf());
+
+        let other = Certificate::self_signed(["a.example.org"]).unwrap();
+        let torn = format!("{}{}", cert.chain_pem(), other.key_pem());
+        config.storage().put(&key, torn.into_bytes()).await.unwrap();
+        let err = stored_certificate(&config).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupt { kind: crate::Corruption::KeyMismatch, key: k } if *k == key),
+            "{err}"
+        );
+    }
+}
