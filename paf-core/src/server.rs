@@ -74,6 +74,9 @@ impl std::fmt::Display for PeerAddr {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ConnInfo {
+    /// The connection's number, unique among a server's connections (the
+    /// one its [`ConnectionHook`] is told of); 0 when no server set one.
+    pub id: u64,
     /// Who is on the other end.
     pub peer: PeerAddr,
     /// The HTTP version spoken on the connection.
@@ -85,7 +88,18 @@ pub struct ConnInfo {
 impl ConnInfo {
     /// A description of a connection.
     pub fn new(peer: PeerAddr, version: Version, tls: Option<TlsInfo>) -> Self {
-        ConnInfo { peer, version, tls }
+        ConnInfo {
+            id: 0,
+            peer,
+            version,
+            tls,
+        }
+    }
+
+    /// The same description with the connection's number.
+    pub fn with_id(mut self, id: u64) -> Self {
+        self.id = id;
+        self
     }
 
     /// The connection information of a request served by a paf server.
@@ -112,6 +126,50 @@ impl TlsInfo {
     /// TLS details of a connection.
     pub fn new(sni: Option<String>, alpn: Option<Vec<u8>>) -> Self {
         TlsInfo { sni, alpn }
+    }
+}
+
+/// How a connection ended, as a [`ConnectionHook`] is told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionEnd {
+    /// The peer closed it, or the server did after a response that said it
+    /// would (`connection: close`, a request it could not read to the end).
+    Closed,
+    /// Closed after a stretch with no request in progress (the idle
+    /// timeout, or on HTTP/1 the head read timeout).
+    Idle,
+    /// Closed, idle or stalled, to make room for a new connection at the
+    /// server's connection limit.
+    Shed,
+    /// Ended by the server's stop, its requests answered.
+    Stopped,
+    /// Cut when the stop's grace period ran out, requests still in
+    /// progress.
+    Aborted,
+    /// Ended by an error: malformed HTTP, a reset, a write timeout. The
+    /// error handler heard of it as [`ServerError::Connection`].
+    Failed {
+        /// The error, as text.
+        reason: String,
+    },
+}
+
+/// Hears of each connection's start and end: the connection-level hooks
+/// CoHTTP's `?conn_closed` and servers' metrics need. A connection starts
+/// when HTTP does on it (after the TLS handshake); one that fails before
+/// (a handshake that fails) is only told to the [`ErrorHandler`]. Every
+/// started connection ends exactly once. Both are called from the
+/// connection's task: keep them short.
+pub trait ConnectionHook: Send + Sync + 'static {
+    /// A connection began; its requests will carry the same `conn.id`.
+    fn started(&self, conn: &ConnInfo) {
+        let _ = conn;
+    }
+
+    /// A connection ended, and how.
+    fn ended(&self, conn: &ConnInfo, how: &ConnectionEnd) {
+        let _ = (conn, how);
     }
 }
 

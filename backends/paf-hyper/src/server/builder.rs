@@ -5,7 +5,7 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use paf_core::server::{DefaultErrorHandler, ErrorHandler, Handler};
+use paf_core::server::{ConnectionHook, DefaultErrorHandler, ErrorHandler, Handler};
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
@@ -123,6 +123,7 @@ impl Default for Limits {
 pub struct ServerBuilder {
     tls: Option<Arc<rustls::ServerConfig>>,
     error_handler: Box<dyn ErrorHandler>,
+    hook: Option<Arc<dyn ConnectionHook>>,
     limits: Limits,
 }
 
@@ -131,6 +132,7 @@ impl Default for ServerBuilder {
         ServerBuilder {
             tls: None,
             error_handler: Box::new(DefaultErrorHandler),
+            hook: None,
             limits: Limits::default(),
         }
     }
@@ -157,6 +159,15 @@ impl ServerBuilder {
     /// (`http/1.1`, or no ALPN at all) gives HTTP/1.1.
     pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
         self.tls = Some(config);
+        self
+    }
+
+    /// Tells `hook` of each connection's start and end, and how it ended
+    /// ([`ConnectionEnd`](paf_core::server::ConnectionEnd)): for metrics,
+    /// or CoHTTP's `?conn_closed`. Each request's
+    /// [`ConnInfo::id`](paf_core::server::ConnInfo::id) is its connection's.
+    pub fn connection_hook(mut self, hook: impl ConnectionHook) -> Self {
+        self.hook = Some(Arc::new(hook));
         self
     }
 
@@ -320,6 +331,7 @@ impl ServerBuilder {
             inner: Arc::new(Inner {
                 handler: Box::new(handler),
                 error_handler: self.error_handler,
+                hook: self.hook,
                 tls: self.tls.map(TlsAcceptor::from),
                 connection_slots: Arc::new(Semaphore::new(slots)),
                 registry: Arc::default(),

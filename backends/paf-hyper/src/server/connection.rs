@@ -22,7 +22,9 @@ use hyper::{body::Incoming, service::service_fn};
 use hyper_util::{rt::TokioIo, server::graceful::GracefulConnection};
 use paf_core::{
     ctx::Io,
-    server::{status_response, ConnInfo, PeerAddr, ServerError, TlsInfo},
+    server::{
+        status_response, ConnInfo, ConnectionEnd, ConnectionHook, PeerAddr, ServerError, TlsInfo,
+    },
     tls::ALPN_H2,
     Body, BoxError, Error, Result,
 };
@@ -110,7 +112,12 @@ impl Server {
             Proto::Http1 => Version::HTTP_11,
             Proto::Http2 => Version::HTTP_2,
         };
-        let info = Arc::new(ConnInfo::new(peer.clone(), version, tls));
+        let info = Arc::new(ConnInfo::new(peer.clone(), version, tls).with_id(registered.id));
+        let mut hooked = self
+            .inner
+            .hook
+            .clone()
+            .map(|hook| Hooked::start(hook, info.clone()));
         let watched = activity.clone();
         let service = service_fn(move |request: Request<Incoming>| {
             let server = server.clone();
@@ -127,7 +134,7 @@ impl Server {
                 }))
             }
         });
-        let result = match proto {
+        let (result, why) = match proto {
             Proto::Http1 => {
                 let conn = self.inner.http1.serve_connection(io, service);
                 // An idle HTTP/1 connection is also waiting for a request
@@ -140,8 +147,24 @@ impl Server {
                 drive(conn, activity, limits.idle_timeout, false, stop, shed).await
             }
         };
-        if let Err(e) = result {
-            self.connection_failed(peer, Box::new(from_hyper(e)));
+        let how = match result {
+            Err(e) => {
+                let error = from_hyper(e);
+                let how = ConnectionEnd::Failed {
+                    reason: error.to_string(),
+                };
+                self.connection_failed(peer, Box::new(error));
+                how
+            }
+            Ok(()) => match why {
+                SHED => ConnectionEnd::Shed,
+                IDLE => ConnectionEnd::Idle,
+                STOP => ConnectionEnd::Stopped,
+                _ => ConnectionEnd::Closed,
+            },
+        };
+        if let Some(hooked) = &mut hooked {
+            hooked.end(how);
         }
     }
 
@@ -200,7 +223,7 @@ impl Server {
         let info = if info.version == version {
             info
         } else {
-            Arc::new(ConnInfo::new(peer.clone(), version, info.tls.clone()))
+            Arc::new(ConnInfo::new(peer.clone(), version, info.tls.clone()).with_id(info.id))
         };
         let conn = Arc::clone(&info);
         request.extensions_mut().insert(info);
@@ -313,18 +336,60 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 const SHUT_DOWN: u8 = 1;
 const DROP: u8 = 2;
 
+/// Why the watch gave its first order (0: it gave none).
+const STOP: u8 = 1;
+const IDLE: u8 = 2;
+const SHED: u8 = 3;
+
 /// The orders a connection's watch gives it: a flag it reads each time it
-/// is polled, and the waker to make it look.
+/// is polled, and the waker to make it look; and why the first was given.
 #[derive(Default)]
 struct Orders {
     order: AtomicU8,
+    why: AtomicU8,
     waker: AtomicWaker,
 }
 
 impl Orders {
-    fn give(&self, order: u8) {
+    fn give(&self, order: u8, why: u8) {
+        let _ = self
+            .why
+            .compare_exchange(0, why, Ordering::AcqRel, Ordering::Acquire);
         self.order.fetch_max(order, Ordering::AcqRel);
         self.waker.wake();
+    }
+}
+
+/// A connection a [`ConnectionHook`] was told had started, to be told of
+/// its end exactly once: by [`Hooked::end`], or when dropped (the task
+/// aborted at the end of a stop's grace period) as
+/// [`ConnectionEnd::Aborted`].
+struct Hooked {
+    hook: Arc<dyn ConnectionHook>,
+    info: Arc<ConnInfo>,
+    ended: bool,
+}
+
+impl Hooked {
+    fn start(hook: Arc<dyn ConnectionHook>, info: Arc<ConnInfo>) -> Hooked {
+        hook.started(&info);
+        Hooked {
+            hook,
+            info,
+            ended: false,
+        }
+    }
+
+    fn end(&mut self, how: ConnectionEnd) {
+        if !std::mem::replace(&mut self.ended, true) {
+            self.hook.ended(&self.info, &how);
+        }
+    }
+}
+
+impl Drop for Hooked {
+    fn drop(&mut self) {
+        self.end(ConnectionEnd::Aborted);
     }
 }
 
@@ -350,7 +415,7 @@ async fn drive<C>(
     http1: bool,
     stop: StopSignal,
     shed: Arc<Notify>,
-) -> std::result::Result<(), hyper::Error>
+) -> (std::result::Result<(), hyper::Error>, u8)
 where
     C: GracefulConnection<Error = hyper::Error>,
 {
@@ -368,7 +433,7 @@ where
     let _watch = AbortOnDrop(watch);
     tokio::pin!(conn);
     let mut closing = false;
-    std::future::poll_fn(|cx| {
+    let result = std::future::poll_fn(|cx| {
         orders.waker.register(cx.waker());
         match orders.order.load(Ordering::Acquire) {
             DROP => return Poll::Ready(Ok(())),
@@ -380,7 +445,8 @@ where
         }
         conn.as_mut().poll(cx)
     })
-    .await
+    .await;
+    (result, orders.why.load(Ordering::Acquire))
 }
 
 /// Watches a connection for a stop, shedding and idleness; see [`drive`].
@@ -399,10 +465,10 @@ async fn watch(
                 // Idle or stalled while a new connection waits for room:
                 // nothing a client is waiting for is lost.
                 debug!("connection shed to make room for a new one");
-                return orders.give(DROP);
+                return orders.give(DROP, SHED);
             }
             () = stopped(&mut stop), if !closing => {
-                orders.give(SHUT_DOWN);
+                orders.give(SHUT_DOWN, STOP);
                 closing = true;
             }
             () = activity.idle_for(idle_limit) => {
@@ -411,10 +477,10 @@ async fn watch(
                     // closing; on HTTP/2 the shutdown did not end it (a
                     // peer that never answers the GOAWAY's PING).
                     debug!(after = ?idle_limit, "closing idle connection");
-                    return orders.give(DROP);
+                    return orders.give(DROP, IDLE);
                 }
                 debug!(after = ?idle_limit, "shutting down idle connection");
-                orders.give(SHUT_DOWN);
+                orders.give(SHUT_DOWN, IDLE);
                 closing = true;
                 // The peer gets a whole idle period after the GOAWAY before
                 // the connection is dropped under it.

@@ -136,7 +136,8 @@ struct Entry {
 /// A connection's place in the [`Registry`], given up when dropped.
 pub(super) struct Registered {
     registry: Arc<Registry>,
-    id: u64,
+    /// The connection's number, unique in its server.
+    pub(super) id: u64,
     /// Notified when the connection is to close to make room.
     pub(super) shed: Arc<Notify>,
 }

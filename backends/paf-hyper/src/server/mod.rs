@@ -45,7 +45,7 @@ use hyper::server::conn::{http1, http2};
 use hyper_util::rt::TokioExecutor;
 use paf_core::{
     ctx::Io,
-    server::{ErrorHandler, Handler, PeerAddr},
+    server::{ConnectionHook, ErrorHandler, Handler, PeerAddr},
     Error, Result,
 };
 use tokio::{
@@ -76,6 +76,8 @@ pub struct Server {
 struct Inner {
     handler: Box<dyn Handler>,
     error_handler: Box<dyn ErrorHandler>,
+    /// Told of each connection's start and end.
+    hook: Option<Arc<dyn ConnectionHook>>,
     tls: Option<TlsAcceptor>,
     limits: Limits,
     /// One permit per open connection, shared by every listener.
