@@ -153,7 +153,7 @@
 //!
 //! | CoHTTP | paf-compat |
 //! |---|---|
-//! | `Server.make ?conn_closed ~callback ()` | `Server::make(callback)`; `?conn_closed` *(none)*: paf-hyper's server has no connection-close hook |
+//! | `Server.make ?conn_closed ~callback ()` | `Server::make(callback).conn_closed(f)` |
 //! | `Server.make_response_action`, `make_expert`, `` `Expert `` | *(none)*: hyper owns the connection |
 //! | `` Server.create ~mode:(`TCP (`Port p)) t `` | `server.bind_tcp(addr).await` → `Running` |
 //! | `` Server.create ~mode:(`TLS …) t `` | `server.tls(rustls_config).bind_tcp(addr).await` |

@@ -521,3 +521,53 @@ async fn an_invalid_url_is_a_typed_error_naming_it() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn conn_closed_is_called_once_per_connection_with_its_conn() {
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let closed = Arc::new(Mutex::new(Vec::new()));
+    let (seen_in, closed_in) = (seen.clone(), closed.clone());
+    let server = paf_compat::server::Server::make(move |conn: paf_compat::server::Conn, _, _| {
+        seen_in.lock().unwrap().push(conn.id);
+        async { paf_compat::server::respond_string(Status::Ok, "hello", None) }
+    })
+    .conn_closed(move |conn| closed_in.lock().unwrap().push((conn.id, conn.peer.clone())));
+    let running = server
+        .bind_tcp("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = running.local_addr().unwrap();
+    let mut peers = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        peers.push(stream.local_addr().unwrap());
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        within("a response", stream.read_to_end(&mut answer))
+            .await
+            .unwrap();
+        assert!(answer.ends_with(b"hello"));
+    }
+    within("two closed connections", async {
+        while closed.lock().unwrap().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let seen = seen.lock().unwrap().clone();
+    let closed = closed.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert_ne!(seen[0], seen[1], "two connections, two ids");
+    let closed_ids: Vec<_> = closed.iter().map(|(id, _)| *id).collect();
+    assert_eq!(closed_ids, seen, "each connection reported once, in order");
+    for ((_, peer), ours) in closed.iter().zip(&peers) {
+        assert_eq!(peer.to_string(), ours.to_string());
+    }
+    running.stop(Duration::from_secs(1)).await;
+}

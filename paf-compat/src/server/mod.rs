@@ -20,13 +20,11 @@
 //! ```
 //!
 //! # What differs from CoHTTP
-//! - **No connection-closed callback.** CoHTTP's `?conn_closed` is called
-//!   when a connection ends; paf-hyper's server has no hook that says when
-//!   a connection closes (its accept loop and connection tasks are its
-//!   own), so `Server::make` takes no such callback rather than one that
-//!   would never be called. [`Conn`] (paf-core's
-//!   [`ConnInfo`]) describes the connection (peer, HTTP version, TLS) but
-//!   carries no connection identity.
+//! - CoHTTP's `?conn_closed` is [`Server::conn_closed`], called once when
+//!   a connection ends, with the same [`Conn`] its requests carried
+//!   ([`ConnInfo::id`] tells connections apart, as CoHTTP's `conn` does).
+//!   A connection whose TLS handshake fails never had a `Conn`, and is not
+//!   reported.
 //! - hyper, not the callback, manages keep-alive: CoHTTP adds a
 //!   `connection: keep-alive`/`close` field to each response, paf does not.
 //! - A panicking callback answers `500` with CoHTTP's body for an
@@ -63,12 +61,14 @@ pub use paf_hyper::{Running, StopHandle};
 pub type Conn = ConnInfo;
 
 type Callback = dyn Fn(Conn, Request, Body) -> BoxFuture<'static, (Response, Body)> + Send + Sync;
+type ConnClosed = dyn Fn(Conn) + Send + Sync;
 
 /// A server: the callback, and TLS when it serves HTTPS. Cheap to clone;
 /// one `Server` can be bound to several listeners.
 #[derive(Clone)]
 pub struct Server {
     callback: Arc<Callback>,
+    conn_closed: Option<Arc<ConnClosed>>,
     tls: Option<Arc<paf_core::rustls::ServerConfig>>,
 }
 
@@ -82,8 +82,7 @@ impl std::fmt::Debug for Server {
 
 impl Server {
     /// CoHTTP's `Server.make ~callback ()`: `callback conn request body`
-    /// answers each request. (`?conn_closed` is not available: see the
-    /// [module documentation](self).)
+    /// answers each request. `?conn_closed` is [`Server::conn_closed`].
     pub fn make<F, Fut>(callback: F) -> Server
     where
         F: Fn(Conn, Request, Body) -> Fut + Send + Sync + 'static,
@@ -91,8 +90,28 @@ impl Server {
     {
         Server {
             callback: Arc::new(move |conn, request, body| Box::pin(callback(conn, request, body))),
+            conn_closed: None,
             tls: None,
         }
+    }
+
+    /// CoHTTP's `Server.make ?conn_closed`: `conn_closed conn` is called
+    /// once when a connection ends, however it ends (closed by either side,
+    /// idle, stopped, failed), with the [`Conn`] its requests carried.
+    ///
+    /// ```
+    /// use paf_compat::server::{self, Conn, Server};
+    /// use paf_compat::{code::Status, Body, Request};
+    ///
+    /// let server = Server::make(|_: Conn, _: Request, _: Body| async {
+    ///     server::respond_string(Status::Ok, "hello", None)
+    /// })
+    /// .conn_closed(|conn: Conn| println!("connection {} from {} closed", conn.id, conn.peer));
+    /// # drop(server);
+    /// ```
+    pub fn conn_closed(mut self, conn_closed: impl Fn(Conn) + Send + Sync + 'static) -> Server {
+        self.conn_closed = Some(Arc::new(conn_closed));
+        self
     }
 
     /// Serves HTTPS with this configuration (for instance from
@@ -117,6 +136,10 @@ impl Server {
     pub fn hyper(&self, builder: paf_hyper::ServerBuilder) -> paf_hyper::Server {
         let builder = match &self.tls {
             Some(config) => builder.tls(config.clone()),
+            None => builder,
+        };
+        let builder = match &self.conn_closed {
+            Some(conn_closed) => builder.connection_hook(ClosedHook(conn_closed.clone())),
             None => builder,
         };
         builder
@@ -268,6 +291,15 @@ pub fn respond_not_found(uri: Option<&str>) -> (Response, Body) {
         Some(uri) => format!("Not found: {uri}"),
     };
     respond_string(Status::NotFound, body, None)
+}
+
+/// Calls CoHTTP's `conn_closed` at each connection's end.
+struct ClosedHook(Arc<ConnClosed>);
+
+impl paf_core::server::ConnectionHook for ClosedHook {
+    fn ended(&self, conn: &ConnInfo, _how: &paf_core::server::ConnectionEnd) {
+        (self.0)(conn.clone());
+    }
 }
 
 #[cfg(test)]
