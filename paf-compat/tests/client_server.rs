@@ -571,3 +571,52 @@ async fn conn_closed_is_called_once_per_connection_with_its_conn() {
     }
     running.stop(Duration::from_secs(1)).await;
 }
+
+#[tokio::test]
+async fn head_keeps_the_content_length_the_callback_gave_and_304_has_none() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let server = paf_compat::server::Server::make(|_, req: Request, _| async move {
+        // As cohttp_server_lwt answers HEAD: the GET's headers, no body.
+        let headers = Header::init_with("content-length", "1234");
+        let status = if req.resource() == "/cached" {
+            Status::NotModified
+        } else {
+            Status::Ok
+        };
+        paf_compat::server::respond(status, Body::empty(), Some(headers))
+    });
+    let running = server
+        .bind_tcp("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = running.local_addr().unwrap();
+    // hyper removes Content-Length from every 304 (documented on the
+    // server module); a HEAD keeps it.
+    for (head, kept) in [
+        (
+            "HEAD /file HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            true,
+        ),
+        (
+            "GET /cached HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            false,
+        ),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        within("a response", stream.read_to_string(&mut answer))
+            .await
+            .unwrap();
+        assert_eq!(
+            answer
+                .to_ascii_lowercase()
+                .contains("\r\ncontent-length: 1234\r\n"),
+            kept,
+            "{head:?}: {answer:?}"
+        );
+        assert!(answer.ends_with("\r\n\r\n"), "no body: {answer:?}");
+    }
+    running.stop(Duration::from_secs(1)).await;
+}

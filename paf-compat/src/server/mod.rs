@@ -35,6 +35,9 @@
 //!   [`Response::encoding`]): `Chunked` is sent chunked, `Fixed(n)` with a
 //!   `Content-Length`; a body whose length is known and differs keeps its
 //!   own rather than breaking the connection.
+//! - A `HEAD` answer keeps the `Content-Length` the callback gave (the
+//!   length a `GET` would have had). A `304` does not: hyper removes the
+//!   field from every 304 it sends.
 //! - `Expert` responses (`make_expert`, writing to the raw channel) have no
 //!   counterpart: hyper owns the connection.
 
@@ -186,8 +189,21 @@ async fn answer(
     }
     let request = Request::of_http(&parts, conn.tls.is_some());
     let (response, body) = callback(conn, request, Body::of_stream(body)).await;
+    // The length of the body a GET would have had: a HEAD answer carries
+    // no body, and its Content-Length says what the representation's is
+    // (as cohttp_server_lwt answers HEAD).
+    let declared = (parts.method == http::Method::HEAD)
+        .then(|| response.headers().get("content-length").map(str::to_owned))
+        .flatten();
     match response.into_http(body.into_core()) {
-        Ok(response) => response,
+        Ok(mut response) => {
+            if let Some(value) = declared.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
+                response
+                    .headers_mut()
+                    .insert(http::header::CONTENT_LENGTH, value);
+            }
+            response
+        }
         Err(e) => {
             tracing::warn!(error = %e, "the callback's response cannot be sent");
             internal_server_error()
