@@ -73,11 +73,11 @@ impl Default for Limits {
 /// | Limit | Default | A client that passes it gets |
 /// |---|---|---|
 /// | [`max_header_size`](Self::max_header_size): request line and headers | 64 KiB | 431, then the connection is closed (HTTP/1); 431 on that stream (HTTP/2) |
-/// | [`max_body_size`](Self::max_body_size): request body | 1 GiB | 413 from the error handler; the handler's read fails with [`Error::BodyTooLarge`] |
+/// | [`max_body_size`](Self::max_body_size): request body | 1 GiB | 413 from the error handler; the handler's read fails with [`Error::BodyTooLarge`](paf_core::Error::BodyTooLarge) |
 /// | [`header_read_timeout`](Self::header_read_timeout): time to send a request head | 30 s | the connection is closed without a response (no 408) |
 /// | [`idle_timeout`](Self::idle_timeout): time with no request in progress | 60 s | the connection is closed (HTTP/2: after a GOAWAY) |
 /// | [`send_timeout`](Self::send_timeout): a write blocked by a client that reads nothing | 30 s | the connection is closed |
-/// | [`body_read_timeout`](Self::body_read_timeout): time without a request body byte while the handler reads | 60 s | the read fails with [`Error::Timeout`]; 408 from the error handler when nothing was written yet, then the connection is closed |
+/// | [`body_read_timeout`](Self::body_read_timeout): time without a request body byte while the handler reads | 60 s | the read fails with [`Error::Timeout`](paf_core::Error::Timeout); 408 from the error handler when nothing was written yet, then the connection is closed |
 /// | [`handler_timeout`](Self::handler_timeout): time to produce a response head | none | the error handler's response, 503 by default |
 /// | [`tls_handshake_timeout`](Self::tls_handshake_timeout) | 10 s | the connection is closed |
 /// | [`max_connections`](Self::max_connections): connections open at once | 10,000 | the oldest idle or stalled connection is closed to make room; with none, the new one waits until one closes |
@@ -90,9 +90,9 @@ impl Default for Limits {
 /// A request target that does not fit its method (RFC 9112 §3.2: `*` on
 /// anything but `OPTIONS`, a bare `host:port` on anything but `CONNECT`,
 /// an absolute URI whose scheme is not `http` or `https`) gets 400 from the
-/// error handler ([`ServerError::BadTarget`]) without calling the handler,
+/// error handler ([`ServerError::BadTarget`](paf_core::server::ServerError::BadTarget)) without calling the handler,
 /// and the connection is closed after it;
-/// `CONNECT` gets 405 ([`ServerError::ConnectNotAllowed`]) unless
+/// `CONNECT` gets 405 ([`ServerError::ConnectNotAllowed`](paf_core::server::ServerError::ConnectNotAllowed)) unless
 /// [`accept_connect`](Self::accept_connect) is on.
 ///
 /// A client that sends its request and then shuts down its write side
@@ -103,10 +103,10 @@ impl Default for Limits {
 ///
 /// Malformed HTTP/1 never reaches the handler: hyper answers and closes the
 /// connection, and the error handler hears of it as
-/// [`ServerError::Connection`] (its response is not used), whose source is
-/// a [`paf_core::Error`]: [`Error::Protocol`] for what the client sent,
-/// [`Error::Io`] for what the socket did (a reset, or
-/// [`io::ErrorKind::TimedOut`] past the send timeout). A bad request
+/// [`ServerError::Connection`](paf_core::server::ServerError::Connection) (its response is not used), whose source is
+/// a [`paf_core::Error`]: [`Error::Protocol`](paf_core::Error::Protocol) for what the client sent,
+/// [`Error::Io`](paf_core::Error::Io) for what the socket did (a reset, or
+/// [`io::ErrorKind::TimedOut`](std::io::ErrorKind::TimedOut) past the send timeout). A bad request
 /// line, method token, header name or value, a header line without a colon,
 /// obsolete line folding, a `Transfer-Encoding` that is not `chunked`, or
 /// `Content-Length` values that disagree get 400; a head over
@@ -197,7 +197,7 @@ impl ServerBuilder {
 
     /// How long the handler may take to produce a response head (default:
     /// no limit). Past it the handler's future is dropped and the request
-    /// gets the error handler's answer to [`ServerError::HandlerTimeout`]
+    /// gets the error handler's answer to [`ServerError::HandlerTimeout`](paf_core::server::ServerError::HandlerTimeout)
     /// (503 from the default one). Streaming the body is not limited.
     pub fn handler_timeout(mut self, timeout: Duration) -> Self {
         self.limits.handler_timeout = Some(timeout);
@@ -227,9 +227,9 @@ impl ServerBuilder {
 
     /// How long the handler's read of a request body may wait for the next
     /// byte (default 60 s, as nginx's `client_body_timeout`). Past it the
-    /// read fails with [`Error::Timeout`] ([`TimeoutKind::Body`]), the
+    /// read fails with [`Error::Timeout`](paf_core::Error::Timeout) ([`TimeoutKind::Body`]), the
     /// request gets the error handler's answer to
-    /// [`ServerError::BodyTimeout`] (408 from the default one) unless the
+    /// [`ServerError::BodyTimeout`](paf_core::server::ServerError::BodyTimeout) (408 from the default one) unless the
     /// handler had already answered, and the connection is closed: a client
     /// that promised a body and sends none does not hold a connection and a
     /// handler for ever. Only time spent waiting counts: a slow upload that
@@ -259,16 +259,16 @@ impl ServerBuilder {
     }
 
     /// The largest request body accepted, in bytes (default 1 GiB: bodies
-    /// stream, and [`Body::to_bytes`] has a cap of its own; lower it for a
+    /// stream, and [`Body::to_bytes`](paf_core::Body::to_bytes) has a cap of its own; lower it for a
     /// server that takes only small bodies).
     ///
     /// A request whose `Content-Length` is over it gets 413 at once,
     /// without calling the handler. A body that passes it while the handler
     /// reads (chunked, or HTTP/2 without a length) fails the read with
-    /// [`Error::BodyTooLarge`], and the request gets 413 whatever the
+    /// [`Error::BodyTooLarge`](paf_core::Error::BodyTooLarge), and the request gets 413 whatever the
     /// handler answered; a handler that had already answered and streams
     /// the body back has its response cut. Both 413s come from the error
-    /// handler ([`ServerError::BodyTooLarge`]); an HTTP/1 connection is
+    /// handler ([`ServerError::BodyTooLarge`](paf_core::server::ServerError::BodyTooLarge)); an HTTP/1 connection is
     /// closed after them, as the rest of the body is not read.
     pub fn max_body_size(mut self, bytes: u64) -> Self {
         self.limits.max_body_size = bytes;

@@ -6,7 +6,7 @@
 //! binding it yields a [`Running`] server whose accept loop runs in a tokio
 //! task. Every connection is its own task: TLS handshake when configured,
 //! then HTTP/1.1 or HTTP/2 (ALPN over TLS, the client's first bytes
-//! otherwise), each request handed to the handler with a [`ConnInfo`] in its
+//! otherwise), each request handed to the handler with a [`ConnInfo`](paf_core::server::ConnInfo) in its
 //! extensions. The limits and what a client that passes them gets are listed
 //! on [`ServerBuilder`].
 //!

@@ -18,7 +18,7 @@ pub(super) enum Listening {
 }
 
 /// A server accepting connections in a spawned task, returned by
-/// [`Server::bind_tcp`] and [`Server::bind_unix`].
+/// [`Server::bind_tcp`](super::Server::bind_tcp) and [`Server::bind_unix`](super::Server::bind_unix).
 ///
 /// Dropping it does not stop the server: take a [`StopHandle`] first, or
 /// call [`stop`](Running::stop).
