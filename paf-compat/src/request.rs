@@ -12,6 +12,7 @@ use crate::body::{frame, CoreBody};
 use crate::code::{Method, Version};
 use crate::header::USER_AGENT;
 use crate::transfer::{self, Encoding, HasBody};
+use crate::uri::{self, Uri};
 use crate::{auth::Credential, Error, Header};
 
 /// Something that names a URL: `&str`, `String`, [`http::Uri`] or
@@ -87,10 +88,13 @@ impl IntoUri for paf_core::url::Url {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     meth: Method,
+    /// CoHTTP's `scheme`: the made URI's on a client, none on a server.
+    scheme: Option<String>,
     resource: String,
     version: Version,
     headers: Header,
-    uri: http::Uri,
+    /// The target as the engine takes it (absolute on a client).
+    target: http::Uri,
 }
 
 /// CoHTTP's `Request.make` optional arguments: set what you need, then
@@ -171,10 +175,11 @@ impl RequestBuilder {
         };
         Request {
             meth: self.meth,
+            scheme: uri.scheme_str().map(str::to_owned),
             resource,
             version: self.version,
             headers,
-            uri,
+            target: uri,
         }
     }
 }
@@ -236,12 +241,67 @@ impl Request {
         &self.headers
     }
 
-    /// CoHTTP's `Request.uri`. On the server it is made absolute from the
-    /// `Host` field (`http://` or, on a TLS connection, `https://`; CoHTTP
-    /// leaves the scheme out, which an [`http::Uri`] with a host cannot);
-    /// without a `Host` it is the resource alone.
-    pub fn uri(&self) -> &http::Uri {
-        &self.uri
+    /// CoHTTP's `Request.uri`, built as CoHTTP builds it from the
+    /// resource, the `Host` field and the scheme:
+    ///
+    /// - `OPTIONS *`: `//host:port` from `Host`, or the empty URI;
+    /// - `CONNECT host:port`: `//host:port`, from the target, not `Host`;
+    /// - an absolute target: itself, with `/` for an empty path;
+    /// - a path: its dot segments removed (`/files/../data.json` is
+    ///   `/data.json`, so prefix routes and access checks see what OCaml
+    ///   sees), on `Host`'s host and port: `//example.com/data.json`. No
+    ///   scheme is invented on a server (CoHTTP's parser knows none, TLS or
+    ///   not); a request made by [`Request::make`] has its URI's.
+    ///
+    /// [`Request::target`] is the target as the engine took or sends it.
+    pub fn uri(&self) -> Uri {
+        let host_uri = || {
+            self.headers
+                .get("host")
+                .map(|host| Uri::of_string(&format!("//{host}")))
+        };
+        let uri = match self.resource.as_str() {
+            "*" => match host_uri() {
+                None => Uri::empty(),
+                Some(host) => Uri::empty()
+                    .with_host(host.host().as_deref())
+                    .with_port(host.port()),
+            },
+            authority if self.meth == Method::Connect => Uri::of_string(&format!("//{authority}")),
+            path => {
+                let uri = Uri::of_string(path);
+                if uri.scheme().is_some() {
+                    if uri.path().is_empty() {
+                        uri.with_path("/")
+                    } else {
+                        uri
+                    }
+                } else {
+                    let empty_base = Uri::of_string("///");
+                    let resolved = |path: &str| {
+                        Uri::resolve("http", &empty_base, &Uri::empty().with_path(path))
+                    };
+                    let pqs = match path.split_once('?') {
+                        None => resolved(path),
+                        Some((path, qs)) => resolved(path).with_query(uri::query_of_encoded(qs)),
+                    };
+                    match host_uri() {
+                        None => pqs.with_host(None).with_scheme(None),
+                        Some(host) => pqs.with_host(host.host().as_deref()).with_port(host.port()),
+                    }
+                }
+            }
+        };
+        match uri.scheme() {
+            Some(_) => uri,
+            None => uri.with_scheme(self.scheme.as_deref()),
+        }
+    }
+
+    /// The request's target as the engine takes it: on a client, the
+    /// absolute URI it is sent to; on a server, as hyper parsed it.
+    pub fn target(&self) -> &http::Uri {
+        &self.target
     }
 
     /// CoHTTP's `Request.encoding`: the framing the headers declare
@@ -273,32 +333,40 @@ impl Request {
         self
     }
 
-    /// What the server received, as CoHTTP sees it. `tls`: whether the
-    /// connection was TLS, for the scheme of [`Request::uri`].
+    /// What the server received, as CoHTTP sees it: the resource is the
+    /// target as sent (`*`, the authority of a `CONNECT`, an absolute URI,
+    /// or a path and query), there is no scheme (see [`Request::uri`]),
+    /// and an HTTP/2 request's `:authority` is its `host` field.
     #[cfg(feature = "hyper")]
-    pub(crate) fn of_http(parts: &http::request::Parts, tls: bool) -> Request {
-        let headers = header_of_map(&parts.headers);
+    pub(crate) fn of_http(parts: &http::request::Parts) -> Request {
+        let mut headers = header_of_map(&parts.headers);
+        // HTTP/2 carries the authority as `:authority` where HTTP/1.1 has
+        // `Host`; CoHTTP knows only the latter, so it is given as `host`.
+        if parts.version >= http::Version::HTTP_2 && headers.get("host").is_none() {
+            if let Some(authority) = parts.uri.authority() {
+                headers = headers.add("host", authority.as_str());
+            }
+        }
         let absolute_form = parts.uri.scheme().is_some() && parts.version < http::Version::HTTP_2;
-        let resource = if absolute_form {
+        let resource = if parts.method == http::Method::CONNECT {
+            parts
+                .uri
+                .authority()
+                .map_or_else(|| origin_form(&parts.uri), |a| a.as_str().to_owned())
+        } else if parts.uri.scheme().is_none() && parts.uri.path() == "*" {
+            "*".to_owned()
+        } else if absolute_form {
             parts.uri.to_string()
         } else {
             origin_form(&parts.uri)
         };
-        let uri = match (parts.uri.scheme(), headers.get("host")) {
-            (None, Some(host)) => {
-                let scheme = if tls { "https" } else { "http" };
-                format!("{scheme}://{host}{resource}")
-                    .parse()
-                    .unwrap_or_else(|_| parts.uri.clone())
-            }
-            _ => parts.uri.clone(),
-        };
         Request {
             meth: Method::from(&parts.method),
+            scheme: None,
             resource,
             version: parts.version.into(),
             headers,
-            uri,
+            target: parts.uri.clone(),
         }
     }
 
@@ -309,7 +377,7 @@ impl Request {
         base: &http::Uri,
         body: B,
     ) -> Result<http::Request<B>, Error> {
-        self.uri = callv_target(base, &self)?;
+        self.target = callv_target(base, &self)?;
         self.into_http(body)
     }
 
@@ -321,7 +389,7 @@ impl Request {
         let body = frame(&mut headers, encoding, body);
         let mut request = http::Request::new(body);
         *request.method_mut() = http::Method::try_from(&self.meth)?;
-        *request.uri_mut() = self.uri;
+        *request.uri_mut() = self.target;
         *request.headers_mut() = headers;
         Ok(request)
     }
@@ -351,8 +419,8 @@ pub(crate) fn header_of_map(map: &http::HeaderMap) -> Header {
 /// `callv`'s target for one request: the scheme and authority of the URI
 /// the batch goes to, the request's own resource.
 fn callv_target(base: &http::Uri, request: &Request) -> Result<http::Uri, Error> {
-    let resource = match request.uri().path_and_query() {
-        Some(p) if request.uri().scheme().is_some() => p.as_str(),
+    let resource = match request.target.path_and_query() {
+        Some(p) if request.target.scheme().is_some() => p.as_str(),
         _ => request.resource(),
     };
     let mut parts = base.clone().into_parts();

@@ -22,8 +22,10 @@ fn header_auth() -> Header {
 /// Mirrors cohttp/test/test_request.ml "URI has user info"
 #[test]
 fn uri_has_userinfo() {
-    let req = Request::make(uri_userinfo());
-    assert!(req.uri().authority().unwrap().as_str().contains('@'));
+    // The OCaml test checks the URI itself, not a request built from it.
+    let uri = paf_compat::Uri::of_string(&uri_userinfo().to_string());
+    assert!(uri.userinfo().is_some());
+    assert_eq!(uri.user().as_deref(), Some("foo"));
 }
 
 /// Mirrors cohttp/test/test_request.ml "from URI - do not override"
@@ -132,7 +134,11 @@ fn useless_null_content_length_header() {
 #[test]
 fn uri_round_trip() {
     let uri: http::Uri = "https://foo@www.example.com/test".parse().unwrap();
-    assert_eq!(Request::make(uri.clone()).uri(), &uri);
+    let expected = paf_compat::Uri::of_string("https://www.example.com/test");
+    // CoHTTP's Request.uri is rebuilt from the resource and `Host`, so the
+    // userinfo is not in it; the target keeps it.
+    assert_eq!(Request::make(uri.clone()).uri(), expected);
+    assert_eq!(Request::make(uri.clone()).target(), &uri);
 }
 
 /// Mirrors cohttp/test/test_response.ml "default is chunked"
@@ -210,17 +216,17 @@ fn bodyless_has_no_body() {
     }
 }
 
-/// Mirrors cohttp/test/test_request.ml "Parse URI": raw request lines sent
-/// to the compat server, whose callback reports `Request.uri` and
-/// `Request.resource`. CoHTTP's `uri` has no scheme (`//example.com/`);
-/// an `http::Uri` with a host needs one, so `http://` is there.
+/// Mirrors cohttp/test/test_request.ml "Parse URI", every case: raw
+/// request lines sent to the compat server, whose callback reports
+/// `Request.uri` and `Request.resource`. The expected URIs are built with
+/// [`paf_compat::Uri`] the way the OCaml test builds them.
 #[cfg(feature = "hyper")]
 mod parse_uri {
     use std::time::Duration;
 
     use paf_compat::code::Status;
     use paf_compat::server::{self, Conn, Server};
-    use paf_compat::{Body, Header, Request};
+    use paf_compat::{Body, Header, Request, Uri};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// Sends `head` as is and gives back the `x-uri` and `x-resource` the
@@ -262,76 +268,108 @@ mod parse_uri {
         }
     }
 
-    /// "parse_request_uri": `GET /` with no host is `/`.
-    #[tokio::test]
-    async fn parse_request_uri() {
-        let (uri, resource) = parse("GET / HTTP/1.1\r\n\r\n").await;
-        assert_eq!((uri.as_str(), resource.as_str()), ("/", "/"));
+    async fn uri_is(target: &str, host: Option<&str>, expected: Uri) {
+        let host = host.map(|h| format!("Host: {h}\r\n")).unwrap_or_default();
+        let head = format!("GET {target} HTTP/1.1\r\n{host}\r\n");
+        let (uri, _) = parse(&head).await;
+        assert_eq!(uri, expected.to_string(), "{head:?}");
     }
 
-    /// "parse_request_uri_host"
-    #[tokio::test]
-    async fn parse_request_uri_host() {
-        let (uri, _) = parse("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n").await;
-        assert_eq!(uri, "http://example.com/");
+    async fn refused(head: &str) {
+        let (status, _) = parse(head).await;
+        assert!(status.starts_with("HTTP/1.1 400"), "{head:?}: {status}");
     }
 
-    /// "parse_request_uri_host_port"
+    const HOST: Option<&str> = Some("example.com");
+
     #[tokio::test]
-    async fn parse_request_uri_host_port() {
-        let (uri, _) = parse("GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n").await;
-        assert_eq!(uri, "http://example.com:8080/");
+    async fn simple_with_host_and_port() {
+        uri_is("/", None, Uri::of_string("/")).await;
+        uri_is("/", HOST, Uri::of_string("//example.com/")).await;
+        let port = Some("example.com:8080");
+        uri_is("/", port, Uri::of_string("//example.com:8080/")).await;
     }
 
-    /// "parse_request_uri_host_double_slash"
     #[tokio::test]
-    async fn parse_request_uri_host_double_slash() {
-        let (uri, resource) = parse("GET // HTTP/1.1\r\nHost: example.com\r\n\r\n").await;
-        assert_eq!(uri, "http://example.com//");
-        assert_eq!(resource, "//");
+    async fn double_and_triple_slash() {
+        uri_is("//", None, Uri::of_string("").with_path("//")).await;
+        uri_is("//", HOST, Uri::of_string("//example.com//")).await;
+        uri_is("///", None, Uri::of_string("").with_path("///")).await;
+        uri_is("///", HOST, Uri::of_string("//example.com///")).await;
     }
 
-    /// "parse_request_uri_host_triple_slash"
     #[tokio::test]
-    async fn parse_request_uri_host_triple_slash() {
-        let (uri, _) = parse("GET /// HTTP/1.1\r\nHost: example.com\r\n\r\n").await;
-        assert_eq!(uri, "http://example.com///");
+    async fn no_slash_is_a_bad_request() {
+        refused("GET foo HTTP/1.1\r\n\r\n").await;
+        refused("GET foo HTTP/1.1\r\nHost: example.com\r\n\r\n").await;
+        refused("GET ?foo HTTP/1.1\r\n\r\n").await;
+        refused("GET ?foo HTTP/1.1\r\nHost: example.com\r\n\r\n").await;
     }
 
-    /// "parse_request_uri_host_query"
+    /// "empty" and "empty with host": CoHTTP reads `GET  HTTP/1.1` (an
+    /// empty target) as `/`; hyper refuses the request line (400).
     #[tokio::test]
-    async fn parse_request_uri_host_query() {
-        let (uri, resource) = parse("GET /?foo HTTP/1.1\r\nHost: example.com\r\n\r\n").await;
-        assert_eq!(uri, "http://example.com/?foo");
-        assert_eq!(resource, "/?foo");
+    async fn empty_target_is_refused_by_hyper() {
+        refused("GET  HTTP/1.1\r\n\r\n").await;
+        refused("GET  HTTP/1.1\r\nHost: example.com\r\n\r\n").await;
     }
 
-    /// "parse_request_uri_host_path_like_scheme": an absolute-form target
-    /// wins over `Host`, and is the resource as CoHTTP keeps it.
     #[tokio::test]
-    async fn parse_request_uri_host_path_like_scheme() {
-        let (uri, resource) =
+    async fn path_like_scheme_is_absolute_whatever_host_says() {
+        let expected = || Uri::of_string("http://example.net/");
+        uri_is("http://example.net", None, expected()).await;
+        uri_is("http://example.net", HOST, expected()).await;
+        let (_, resource) =
             parse("GET http://example.net HTTP/1.1\r\nHost: example.com\r\n\r\n").await;
-        assert_eq!(uri, "http://example.net/");
         assert_eq!(resource, "http://example.net/");
     }
 
-    /// "parse_request_uri_host_no_slash": refused (CoHTTP: "bad request
-    /// URI"; here a 400 saying so).
     #[tokio::test]
-    async fn parse_request_uri_host_no_slash() {
-        let (status, _) = parse("GET foo HTTP/1.1\r\nHost: example.com\r\n\r\n").await;
-        assert!(status.starts_with("HTTP/1.1 400"), "{status}");
+    async fn path_like_host_port_stays_a_path() {
+        let path = "//example.net:8080";
+        uri_is(path, None, Uri::of_string("").with_path(path)).await;
+        uri_is(path, HOST, Uri::of_string("//example.com").with_path(path)).await;
     }
 
-    /// "parse_request_uri_host_traversal": CoHTTP removes the dot segments
-    /// (`//example.com/etc/shadow`); here the resource stays as sent, and
-    /// `server::respond_file` refuses it (see tests/client_server.rs).
     #[tokio::test]
-    async fn parse_request_uri_host_traversal() {
-        let (uri, resource) =
-            parse("GET /../../../../etc/shadow HTTP/1.1\r\nHost: example.com\r\n\r\n").await;
-        assert_eq!(uri, "http://example.com/../../../../etc/shadow");
-        assert_eq!(resource, "/../../../../etc/shadow");
+    async fn query_string() {
+        uri_is("/?foo", None, Uri::of_string("/?foo")).await;
+        uri_is("/?foo", HOST, Uri::of_string("//example.com/?foo")).await;
+        let (_, resource) = parse("GET /?foo HTTP/1.1\r\nHost: example.com\r\n\r\n").await;
+        assert_eq!(resource, "/?foo");
+    }
+
+    /// "CONNECT" and "CONNECT with host": the URI comes from the target,
+    /// not from `Host`, and the resource is the authority.
+    #[tokio::test]
+    async fn connect_takes_its_target_not_host() {
+        let expected = Uri::of_string("//vpn.example.net:443").to_string();
+        for host in ["", "Host: vpn.example.com:443\r\n"] {
+            let head = format!("CONNECT vpn.example.net:443 HTTP/1.1\r\n{host}\r\n");
+            let (uri, resource) = parse(&head).await;
+            assert_eq!(uri, expected, "{head:?}");
+            assert_eq!(resource, "vpn.example.net:443");
+        }
+    }
+
+    #[tokio::test]
+    async fn options_asterisk() {
+        let (uri, resource) = parse("OPTIONS * HTTP/1.1\r\n\r\n").await;
+        assert_eq!(uri, Uri::of_string("").to_string());
+        assert_eq!(resource, "*");
+        let (uri, _) = parse("OPTIONS * HTTP/1.1\r\nHost: example.com:443\r\n\r\n").await;
+        assert_eq!(uri, Uri::of_string("//example.com:443").to_string());
+    }
+
+    /// "parent traversal": the dot segments are removed, so a prefix route
+    /// or an access check sees `/etc/shadow`; the resource stays as sent.
+    #[tokio::test]
+    async fn parent_traversal_is_resolved() {
+        let target = "/../../../../etc/shadow";
+        uri_is(target, None, Uri::of_string("/etc/shadow")).await;
+        uri_is(target, HOST, Uri::of_string("//example.com/etc/shadow")).await;
+        let (_, resource) = parse(&format!("GET {target} HTTP/1.1\r\n\r\n")).await;
+        assert_eq!(resource, target);
+        uri_is("/files/../data.json", None, Uri::of_string("/data.json")).await;
     }
 }

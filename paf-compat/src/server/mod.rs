@@ -145,7 +145,9 @@ impl Server {
             Some(conn_closed) => builder.connection_hook(ClosedHook(conn_closed.clone())),
             None => builder,
         };
+        // CoHTTP's callback gets CONNECT requests too.
         builder
+            .accept_connect(true)
             .error_handler(cohttp_error_response)
             .build(self.handler())
     }
@@ -187,7 +189,7 @@ async fn answer(
             .into_http(body.into_core())
             .unwrap_or_else(|_| status_response(http::StatusCode::BAD_REQUEST));
     }
-    let request = Request::of_http(&parts, conn.tls.is_some());
+    let request = Request::of_http(&parts);
     let (response, body) = callback(conn, request, Body::of_stream(body)).await;
     // The length of the body a GET would have had: a HEAD answer carries
     // no body, and its Content-Length says what the representation's is
