@@ -55,13 +55,36 @@ impl Backend {
     }
 }
 
-/// Client settings a case may change; every backend gets the same.
+/// Client settings a case may change; every backend gets the same. A
+/// limit left at `None` keeps the backend's default.
 #[derive(Clone, Default)]
 struct Settings {
     ctx: Ctx,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
+    response_head_timeout: Option<Duration>,
+    body_idle_timeout: Option<Duration>,
     redirect: Policy,
+}
+
+impl Settings {
+    /// Any backend's client, built through paf-core's shared builder.
+    fn client<C: paf_core::client::FromSettings>(&self) -> C {
+        let mut b = paf_core::client::Builder::<C>::new().ctx(self.ctx.clone());
+        if let Some(t) = self.timeout {
+            b = b.timeout(t);
+        }
+        if let Some(t) = self.connect_timeout {
+            b = b.connect_timeout(t);
+        }
+        if let Some(t) = self.response_head_timeout {
+            b = b.response_head_timeout(t);
+        }
+        if let Some(t) = self.body_idle_timeout {
+            b = b.body_idle_timeout(t);
+        }
+        b.build()
+    }
 }
 
 enum ReqBody {
@@ -189,23 +212,11 @@ async fn exchange(backend: Backend, settings: &Settings, req: Req) -> Result<Res
             };
             let request = req.http(body);
             let response = if backend == Backend::Hyper {
-                let mut b = paf_hyper::Client::builder().ctx(settings.ctx.clone());
-                if let Some(t) = settings.timeout {
-                    b = b.timeout(t);
-                }
-                if let Some(t) = settings.connect_timeout {
-                    b = b.connect_timeout(t);
-                }
-                redirect::send(&b.build(), request, settings.redirect).await?
+                let client: paf_hyper::Client = settings.client();
+                redirect::send(&client, request, settings.redirect).await?
             } else {
-                let mut b = paf_reqwest::Client::builder().ctx(settings.ctx.clone());
-                if let Some(t) = settings.timeout {
-                    b = b.timeout(t);
-                }
-                if let Some(t) = settings.connect_timeout {
-                    b = b.connect_timeout(t);
-                }
-                redirect::send(&b.build(), request, settings.redirect).await?
+                let client: paf_reqwest::Client = settings.client();
+                redirect::send(&client, request, settings.redirect).await?
             };
             read_async(response, &req.read).await
         }
@@ -220,14 +231,8 @@ async fn exchange(backend: Backend, settings: &Settings, req: Req) -> Result<Res
                     }
                 };
                 let request = req.http(body);
-                let mut b = paf_ureq::Client::builder().ctx(settings.ctx.clone());
-                if let Some(t) = settings.timeout {
-                    b = b.timeout(t);
-                }
-                if let Some(t) = settings.connect_timeout {
-                    b = b.connect_timeout(t);
-                }
-                let response = redirect::send_blocking(&b.build(), request, settings.redirect)?;
+                let client: paf_ureq::Client = settings.client();
+                let response = redirect::send_blocking(&client, request, settings.redirect)?;
                 read_blocking(response, &req.read)
             })
             .await
@@ -569,6 +574,74 @@ fn scripted(reply: &'static [u8]) -> SocketAddr {
         }
     });
     addr
+}
+
+/// Reads one request head (and the body its `Content-Length` announces)
+/// from a raw peer's connection; `false` when the client went away first.
+fn read_request(stream: &mut std::net::TcpStream) -> bool {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return false,
+        }
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let len: u64 = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    std::io::copy(&mut (&*stream).take(len), &mut std::io::sink()).is_ok_and(|n| n == len)
+}
+
+/// A raw peer that never finishes: after the request it writes `first`,
+/// then `then` one byte every `every`, then holds the connection open, for
+/// at most 20 s in all. For servers that stall.
+fn stalling(first: &'static [u8], then: &'static [u8], every: Duration) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        if !read_request(&mut stream) || stream.write_all(first).is_err() {
+            return;
+        }
+        for byte in then {
+            std::thread::sleep(every);
+            if stream.write_all(&[*byte]).is_err() {
+                return;
+            }
+        }
+        // Held open until the client gives up (its end of stream) or 20 s.
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+        let _ = stream.read(&mut [0u8; 1]);
+    });
+    addr
+}
+
+/// A raw peer whose first connection reads a request and closes without
+/// answering, as a server closing a keep-alive connection does; a second
+/// connection is answered. Counts the connections it took.
+fn closes_first_connection() -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let taken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = taken.clone();
+    std::thread::spawn(move || {
+        for n in 1..=2 {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if read_request(&mut stream) && n == 2 {
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecond");
+            }
+        }
+    });
+    (addr, taken)
 }
 
 // ---------------------------------------------------------------------------
@@ -993,6 +1066,95 @@ case!(request_timeout_covers_the_body, |t, b| {
     };
     let e = err(b, &settings, Req::get(t.url("/stall-body"))).await?;
     check!(e.is_timeout(), "{e:?}");
+    Ok(Support::Pass)
+});
+
+/// GETs from a peer that stalls, with the client limit of `kind` set to
+/// `limit`, and checks that this limit ended the wait, and soon after it:
+/// the caller was held no longer.
+async fn cut_by(
+    b: Backend,
+    addr: SocketAddr,
+    kind: paf_core::error::TimeoutKind,
+    limit: Duration,
+) -> Outcome {
+    use paf_core::error::TimeoutKind;
+    let mut settings = Settings::default();
+    match kind {
+        TimeoutKind::ResponseHead => settings.response_head_timeout = Some(limit),
+        TimeoutKind::BodyIdle => settings.body_idle_timeout = Some(limit),
+        other => return Err(format!("no setting for {other:?}")),
+    }
+    let started = std::time::Instant::now();
+    let e = err(b, &settings, Req::get(format!("http://{addr}/"))).await?;
+    let held = started.elapsed();
+    check!(
+        matches!(e, Error::Timeout { what, after } if what == kind && after == limit),
+        "expected a {kind:?} timeout after {limit:?}, got {e:?} after {held:?}"
+    );
+    check!(
+        held >= limit && held < limit + Duration::from_millis(1500),
+        "held the caller {held:?} for a limit of {limit:?}"
+    );
+    Ok(Support::Pass)
+}
+
+case!(response_head_trickled_is_a_timeout, |_t, b| {
+    // The head goes on for ever, a byte every 100 ms: never idle, never done.
+    let addr = stalling(
+        b"HTTP/1.1 200 OK\r\n",
+        b"x-slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        Duration::from_millis(100),
+    );
+    let limit = Duration::from_millis(400);
+    cut_by(b, addr, paf_core::error::TimeoutKind::ResponseHead, limit).await
+});
+
+case!(response_head_never_sent_is_a_timeout, |_t, b| {
+    let addr = stalling(b"", b"", Duration::ZERO);
+    let limit = Duration::from_millis(400);
+    cut_by(b, addr, paf_core::error::TimeoutKind::ResponseHead, limit).await
+});
+
+case!(body_stalled_midway_is_an_idle_timeout, |_t, b| {
+    let addr = stalling(
+        b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten b",
+        b"",
+        Duration::ZERO,
+    );
+    let limit = Duration::from_millis(300);
+    cut_by(b, addr, paf_core::error::TimeoutKind::BodyIdle, limit).await
+});
+
+case!(
+    get_is_sent_again_when_the_connection_closes_unanswered,
+    |_t, b| {
+        let (addr, taken) = closes_first_connection();
+        let resp = ok(b, &Settings::default(), Req::get(format!("http://{addr}/"))).await?;
+        check!(
+            resp.status == 200 && resp.text() == "second",
+            "{} {:?}",
+            resp.status,
+            resp.text()
+        );
+        let connections = taken.load(std::sync::atomic::Ordering::SeqCst);
+        check!(connections == 2, "{connections} connections");
+        Ok(Support::Pass)
+    }
+);
+
+case!(streamed_post_is_not_sent_again, |_t, b| {
+    let (addr, taken) = closes_first_connection();
+    let req = Req::new(Method::POST, format!("http://{addr}/")).body(ReqBody::Streamed(64 * 1024));
+    let e = err(b, &Settings::default(), req).await?;
+    // A second connection would come at once; give it time to show.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let connections = taken.load(std::sync::atomic::Ordering::SeqCst);
+    check!(
+        connections == 1,
+        "sent again: {connections} connections ({e:?})"
+    );
+    check!(e.is_protocol() || matches!(&e, Error::Io(_)), "{e:?}");
     Ok(Support::Pass)
 });
 
@@ -1497,6 +1659,26 @@ const CASES: &[(&str, Case)] = &[
         request_timeout_covers_the_body,
     ),
     (
+        "response_head_trickled_is_a_timeout",
+        response_head_trickled_is_a_timeout,
+    ),
+    (
+        "response_head_never_sent_is_a_timeout",
+        response_head_never_sent_is_a_timeout,
+    ),
+    (
+        "body_stalled_midway_is_an_idle_timeout",
+        body_stalled_midway_is_an_idle_timeout,
+    ),
+    (
+        "get_is_sent_again_when_the_connection_closes_unanswered",
+        get_is_sent_again_when_the_connection_closes_unanswered,
+    ),
+    (
+        "streamed_post_is_not_sent_again",
+        streamed_post_is_not_sent_again,
+    ),
+    (
         "body_over_cap_is_body_too_large",
         body_over_cap_is_body_too_large,
     ),
@@ -1605,6 +1787,11 @@ async fn script_mocks(env: &mut Env) {
 const PEERLESS: &[&str] = &[
     "connection_refused_is_a_connect_error",
     "connect_timeout_is_a_timeout_error",
+    "response_head_trickled_is_a_timeout",
+    "response_head_never_sent_is_a_timeout",
+    "body_stalled_midway_is_an_idle_timeout",
+    "get_is_sent_again_when_the_connection_closes_unanswered",
+    "streamed_post_is_not_sent_again",
     "malformed_status_line_is_a_protocol_error",
     "truncated_body_is_an_error",
     "truncated_chunked_body_is_an_error",

@@ -10,12 +10,17 @@ use std::{
     fmt,
     future::Future,
     pin::Pin,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
     task::{Context, Poll},
     time::Duration,
 };
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
+use futures_util::task::AtomicWaker;
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 use sync_wrapper::SyncWrapper;
@@ -48,6 +53,15 @@ enum Kind {
 }
 
 impl Body {
+    fn streamed(
+        body: impl http_body::Body<Data = Bytes, Error = Error> + Send + 'static,
+        hint: SizeHint,
+    ) -> Body {
+        Body {
+            kind: Kind::Stream(SyncWrapper::new(Box::pin(body)), hint),
+        }
+    }
+
     /// A body with no bytes.
     pub fn empty() -> Self {
         Body {
@@ -95,9 +109,7 @@ impl Body {
         let body = StreamBody {
             stream: Box::pin(stream),
         };
-        Body {
-            kind: Kind::Stream(SyncWrapper::new(Box::pin(body)), hint),
-        }
+        Body::streamed(body, hint)
     }
 
     /// Wraps any [`http_body::Body`] (an engine's incoming body, say). Errors
@@ -115,9 +127,7 @@ impl Body {
         let body = body
             .map_frame(|frame| frame.map_data(Into::into))
             .map_err(|e| Error::from_boxed(e.into()));
-        Body {
-            kind: Kind::Stream(SyncWrapper::new(Box::pin(body)), hint),
-        }
+        Body::streamed(body, hint)
     }
 
     /// A copy of the body when it is in memory (not yet read); `None` for
@@ -209,18 +219,39 @@ impl Body {
     /// `deadline` passes: how a client's whole-request timeout reaches into
     /// the body. `after` is the limit, for the message.
     pub fn with_deadline(self, deadline: tokio::time::Instant, after: Duration) -> Body {
-        if let Kind::Full(_) = self.kind {
-            return self;
+        let sleep = tokio::time::sleep_until(deadline);
+        Timed::wrap(self, sleep, None, TimeoutKind::Request, after)
+    }
+
+    /// Fails reading with [`Error::Timeout`] ([`TimeoutKind::BodyIdle`])
+    /// when the reader has waited `idle` for the next bytes and none came:
+    /// how a client's read-idle limit reaches into a response body. Only
+    /// the reader's waits count: a caller that reads slowly is never cut,
+    /// a peer that stops sending is.
+    pub fn with_idle_timeout(self, idle: Duration) -> Body {
+        let sleep = tokio::time::sleep(idle);
+        Timed::wrap(self, sleep, Some(idle), TimeoutKind::BodyIdle, idle)
+    }
+
+    /// The body, and a [`Sent`] that resolves once whoever reads the body
+    /// (an engine writing a request) has taken its last byte: how a client
+    /// knows when to start waiting for the response head. An empty body
+    /// counts as taken at once. The length and data are unchanged, but a
+    /// body in memory becomes a stream ([`Body::try_clone`] gives `None`):
+    /// keep a copy first when the request may be sent again.
+    pub fn track_sent(self) -> (Body, Sent) {
+        if http_body::Body::is_end_stream(&self) {
+            return (self, Sent { flag: None });
         }
+        let flag = Arc::new(SentFlag::default());
         let hint = http_body::Body::size_hint(&self);
-        let body = Deadline {
+        let body = TrackSent {
             body: self,
-            sleep: Box::pin(tokio::time::sleep_until(deadline)),
-            after,
+            left: hint.exact(),
+            flag: Some(flag.clone()),
         };
-        Body {
-            kind: Kind::Stream(SyncWrapper::new(Box::pin(body)), hint),
-        }
+        let body = Body::streamed(body, hint);
+        (body, Sent { flag: Some(flag) })
     }
 
     /// The body as a stream of data chunks.
@@ -281,13 +312,45 @@ impl http_body::Body for Body {
     }
 }
 
-struct Deadline {
+/// A body whose reads fail with [`Error::Timeout`] once its sleep runs out:
+/// at a fixed deadline, or after a wait with no frame (re-armed at the
+/// start of each wait, not re-allocated).
+struct Timed {
     body: Body,
     sleep: Pin<Box<tokio::time::Sleep>>,
+    /// An idle limit: the length of one wait. `None`: a fixed deadline.
+    idle: Option<Duration>,
+    /// The sleep counts the current wait.
+    armed: bool,
+    what: TimeoutKind,
     after: Duration,
 }
 
-impl http_body::Body for Deadline {
+impl Timed {
+    fn wrap(
+        body: Body,
+        sleep: tokio::time::Sleep,
+        idle: Option<Duration>,
+        what: TimeoutKind,
+        after: Duration,
+    ) -> Body {
+        if let Kind::Full(_) = body.kind {
+            return body;
+        }
+        let hint = http_body::Body::size_hint(&body);
+        let timed = Timed {
+            body,
+            sleep: Box::pin(sleep),
+            idle,
+            armed: false,
+            what,
+            after,
+        };
+        Body::streamed(timed, hint)
+    }
+}
+
+impl http_body::Body for Timed {
     type Data = Bytes;
     type Error = Error;
 
@@ -297,15 +360,126 @@ impl http_body::Body for Deadline {
     ) -> Poll<Option<Result<Frame<Bytes>>>> {
         let this = self.get_mut();
         if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
+            this.armed = false;
             return Poll::Ready(frame);
+        }
+        if let (Some(idle), false) = (this.idle, this.armed) {
+            this.sleep
+                .as_mut()
+                .reset(tokio::time::Instant::now() + idle);
+            this.armed = true;
         }
         match this.sleep.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Some(Err(Error::Timeout {
-                what: TimeoutKind::Request,
+                what: this.what,
                 after: this.after,
             }))),
             Poll::Pending => Poll::Pending,
         }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+#[derive(Default)]
+struct SentFlag {
+    sent: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl SentFlag {
+    fn set(&self) {
+        self.sent.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+}
+
+/// Resolves once a body from [`Body::track_sent`] has been read to its last
+/// byte. It never resolves when the body is dropped before that: the
+/// request then failed, and its own error says so.
+pub struct Sent {
+    /// `None`: the body was empty, so sent from the start.
+    flag: Option<Arc<SentFlag>>,
+}
+
+impl fmt::Debug for Sent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sent = self
+            .flag
+            .as_ref()
+            .is_none_or(|flag| flag.sent.load(Ordering::Acquire));
+        f.debug_struct("Sent").field("sent", &sent).finish()
+    }
+}
+
+impl Future for Sent {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(flag) = &self.flag else {
+            return Poll::Ready(());
+        };
+        if flag.sent.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        flag.waker.register(cx.waker());
+        // Set between the first look and the registration: seen now.
+        if flag.sent.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+/// A body that sets its [`SentFlag`] with its last byte. An engine that
+/// knows the length stops reading once it has that many bytes (hyper drops
+/// the body without asking for its end), so the last byte is counted, not
+/// waited for.
+struct TrackSent {
+    body: Body,
+    /// Bytes still to come, when the length is known.
+    left: Option<u64>,
+    /// Taken when set.
+    flag: Option<Arc<SentFlag>>,
+}
+
+impl TrackSent {
+    fn mark_sent(&mut self) {
+        if let Some(flag) = self.flag.take() {
+            flag.set();
+        }
+    }
+}
+
+impl http_body::Body for TrackSent {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        match &polled {
+            Poll::Ready(None) => this.mark_sent(),
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(left), Some(data)) = (&mut this.left, frame.data_ref()) {
+                    *left = left.saturating_sub(data.len() as u64);
+                }
+                if this.left == Some(0) || this.body.is_end_stream() {
+                    this.mark_sent();
+                }
+            }
+            Poll::Ready(Some(Err(_))) | Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -354,7 +528,12 @@ from_full!(Bytes, Vec<u8>, String, &'static str, &'static [u8]);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures_util::stream;
+    use futures_util::{stream, FutureExt as _, StreamExt as _};
+
+    /// Whether `sent` has resolved, without waiting.
+    fn taken(sent: &mut Sent) -> bool {
+        sent.now_or_never().is_some()
+    }
 
     fn chunks(n: usize, size: usize) -> Body {
         Body::from_stream(stream::iter(
@@ -444,6 +623,82 @@ mod tests {
         assert!(
             matches!(err, Error::Timeout { what: TimeoutKind::Request, after: a } if a == after)
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_timeout_cuts_a_body_that_stops() {
+        let idle = Duration::from_secs(5);
+        let stalls = Body::from_stream(
+            stream::iter([Ok::<_, std::io::Error>(Bytes::from("start"))]).chain(stream::pending()),
+        )
+        .with_idle_timeout(idle);
+        let started = tokio::time::Instant::now();
+        let err = stalls.to_bytes(100).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Timeout { what: TimeoutKind::BodyIdle, after } if after == idle),
+            "{err:?}"
+        );
+        assert_eq!(started.elapsed(), idle);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_timeout_spares_a_body_that_keeps_coming() {
+        // A byte every 4 s for 40 s: slow, never idle for 5 s.
+        let trickle = stream::unfold(0u32, |n| async move {
+            if n == 10 {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            Some((Ok::<_, std::io::Error>(Bytes::from("x")), n + 1))
+        });
+        let body = Body::from_stream(trickle).with_idle_timeout(Duration::from_secs(5));
+        assert_eq!(body.to_bytes(100).await.unwrap().len(), 10);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_timeout_does_not_count_the_readers_own_pauses() {
+        let mut body = Body::from_stream(stream::iter(
+            ["a", "b"].map(|s| Ok::<_, std::io::Error>(Bytes::from(s))),
+        ))
+        .with_idle_timeout(Duration::from_secs(1));
+        assert_eq!(body.chunk().await.unwrap().unwrap(), "a");
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(body.chunk().await.unwrap().unwrap(), "b");
+        assert!(body.chunk().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn sent_resolves_with_the_last_byte() {
+        // Known length: the engine stops at the last byte, never asks for
+        // the end.
+        let (mut body, mut sent) = Body::from_stream_sized(
+            stream::iter(["ab", "cd"].map(|s| Ok::<_, std::io::Error>(Bytes::from(s)))),
+            4,
+        )
+        .track_sent();
+        assert_eq!(body.len(), Some(4));
+        assert!(!taken(&mut sent));
+        body.chunk().await.unwrap().unwrap();
+        assert!(!taken(&mut sent));
+        body.chunk().await.unwrap().unwrap();
+        assert!(taken(&mut sent));
+
+        // Unknown length: sent at the end of the stream.
+        let (mut body, mut sent) = chunks(2, 3).track_sent();
+        body.chunk().await.unwrap().unwrap();
+        body.chunk().await.unwrap().unwrap();
+        assert!(!taken(&mut sent));
+        assert!(body.chunk().await.is_none());
+        assert!(taken(&mut sent));
+
+        // Full and empty bodies.
+        let (body, mut sent) = Body::from("hello").track_sent();
+        assert_eq!(body.len(), Some(5));
+        assert!(!taken(&mut sent));
+        assert_eq!(body.to_bytes(10).await.unwrap(), "hello");
+        assert!(taken(&mut sent));
+        let (_body, sent) = Body::empty().track_sent();
+        sent.await;
     }
 
     #[test]

@@ -113,16 +113,28 @@ pub enum Error {
     Io(#[from] io::Error),
 }
 
-/// The operation a [`Error::Timeout`] refers to.
+/// The operation a [`Error::Timeout`] refers to. Each client limit of
+/// [`crate::client::Builder`] gives its own kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TimeoutKind {
-    /// Establishing the connection (transport and TLS handshake).
+    /// Establishing the connection (transport and TLS handshake):
+    /// [`crate::client::Builder::connect_timeout`].
     Connect,
-    /// The whole request, until the response head arrived.
+    /// The whole exchange, from connecting to the end of the response body:
+    /// [`crate::client::Builder::timeout`].
     Request,
-    /// Reading the body.
+    /// Reading the body as a whole. paf's own limits never give it (a
+    /// stalled body is [`TimeoutKind::BodyIdle`]); it is kept for code that
+    /// reports a total body limit of its own.
     Body,
+    /// Waiting for the response head, from the request's last byte to the
+    /// end of the response's headers:
+    /// [`crate::client::Builder::response_head_timeout`].
+    ResponseHead,
+    /// Waiting for the next bytes of the response body, with none arriving:
+    /// [`crate::client::Builder::body_idle_timeout`].
+    BodyIdle,
 }
 
 impl fmt::Display for TimeoutKind {
@@ -131,6 +143,8 @@ impl fmt::Display for TimeoutKind {
             TimeoutKind::Connect => "connecting",
             TimeoutKind::Request => "the request",
             TimeoutKind::Body => "reading the body",
+            TimeoutKind::ResponseHead => "waiting for the response head",
+            TimeoutKind::BodyIdle => "waiting for more of the response body",
         })
     }
 }

@@ -7,6 +7,13 @@
 //! reached through two user transports, never share a connection by mistake.
 //! An HTTP/1.1 connection goes back to the pool once its response body has
 //! been read to the end; an HTTP/2 connection is shared by every request.
+//!
+//! The limits are paf-core's: the response-head timer starts once hyper
+//! has taken the request's last byte on a connection that is ready
+//! ([`paf_core::client::response_head`]), and the response body carries
+//! the read-idle limit. A request whose connection closed before its
+//! response came goes again once, on a fresh connection, when paf-core
+//! says it may ([`paf_core::client::replay_copy`]).
 
 use std::{
     collections::HashMap,
@@ -24,7 +31,11 @@ use http_body_util::BodyExt;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use paf_core::{
-    client::{get_request, with_timeout, FromSettings, Settings},
+    body::Sent,
+    client::{
+        closed_by_peer, get_request, response_head, send_with_replay, with_timeout, Failed,
+        FromSettings, Settings,
+    },
     ctx::{ConnKey, ConnectionInfo},
     Body, BoxFuture, Ctx, Result,
 };
@@ -119,38 +130,62 @@ async fn send(inner: Arc<Inner>, mut request: Request<Body>) -> Result<Response<
     with_timeout(inner.settings.timeout, exchange(&inner, ctx, request)).await
 }
 
-/// Sends on a pooled connection when there is one, on a new one otherwise.
-async fn exchange(inner: &Inner, ctx: Ctx, mut request: Request<Body>) -> Result<Response<Body>> {
+/// Sends the request; when its connection closed before the response came
+/// and paf-core allows a replay, sends it once more on a fresh connection.
+async fn exchange(inner: &Inner, ctx: Ctx, request: Request<Body>) -> Result<Response<Body>> {
+    send_with_replay(request, |request, reuse| {
+        if !reuse {
+            tracing::debug!(
+                endpoint = %ctx.endpoint().map(|e| e.to_string()).unwrap_or_default(),
+                "connection closed before the response; sending again on a fresh one"
+            );
+        }
+        attempt(inner, &ctx, request, reuse)
+    })
+    .await
+}
+
+/// One attempt: on a pooled connection when `reuse` allows and there is
+/// one, on a new one otherwise. A request that a connection gives back
+/// unsent (it was closing) goes on the next one, whatever its method.
+async fn attempt(
+    inner: &Inner,
+    ctx: &Ctx,
+    mut request: Request<Body>,
+    reuse: bool,
+) -> std::result::Result<Response<Body>, Failed> {
     let key = ctx.key()?;
     let pool = &inner.pool;
+    let head_limit = inner.settings.response_head_timeout;
 
-    if let Some((mut sender, info)) = pool.shared_h2(&key) {
+    let shared = if reuse { pool.shared_h2(&key) } else { None };
+    if let Some((mut sender, info)) = shared {
         to_h2_form(&mut request)?;
-        match sender.try_send_request(request).await {
-            Ok(response) => return Ok(finish(response, info)),
-            Err(mut e) => match e.take_message() {
-                // The connection went away before the request left: a new
-                // connection is as good as the old one was.
-                Some(unsent) => request = unsent,
-                None => return Err(from_hyper(e.into_error())),
-            },
+        let (tracked, sent) = track_sent(request);
+        let head = sender.try_send_request(tracked);
+        match response_head(head_limit, sent, sent_or_back(head)).await? {
+            Ok(response) => return Ok(inner.settings.idle_bounded(finish(response, info))),
+            // The connection went away before the request left: a new
+            // connection is as good as the old one was.
+            Err(Unsent::Back(unsent)) => request = *unsent,
+            Err(Unsent::Failed(e)) => return Err(failed(e)),
         }
     }
 
-    while let Some((mut sender, info, settling)) = pool.take_h1(&key) {
+    while let Some((mut sender, info, settling)) = reuse.then(|| pool.take_h1(&key)).flatten() {
         if settling && sender.ready().await.is_err() {
             continue;
         }
         to_h1_form(&mut request);
-        match sender.try_send_request(request).await {
+        let (tracked, sent) = track_sent(request);
+        let head = sender.try_send_request(tracked);
+        match response_head(head_limit, sent, sent_or_back(head)).await? {
             Ok(response) => {
                 let read = pool.put_back(key, sender, info.clone());
-                return Ok(finish_h1(response, info, read));
+                return Ok(inner.settings.idle_bounded(finish_h1(response, info, read)));
             }
-            Err(mut e) => match e.take_message() {
-                Some(unsent) => request = unsent,
-                None => return Err(from_hyper(e.into_error())),
-            },
+            Err(Unsent::Back(unsent)) => request = *unsent,
+            Err(Unsent::Failed(e)) => return Err(failed(e)),
         }
     }
 
@@ -167,8 +202,10 @@ async fn exchange(inner: &Inner, ctx: Ctx, mut request: Request<Body>) -> Result
         drive(&key, "HTTP/2", conn);
         pool.share_h2(key, sender.clone(), info.clone());
         to_h2_form(&mut request)?;
-        let response = sender.send_request(request).await.map_err(from_hyper)?;
-        Ok(finish(response, info))
+        let (request, sent) = track_sent(request);
+        let head = sender.send_request(request);
+        let response = fresh_head(head_limit, sent, head).await?;
+        Ok(inner.settings.idle_bounded(finish(response, info)))
     } else {
         let (mut sender, conn) = http1::Builder::new()
             .handshake(io)
@@ -176,9 +213,79 @@ async fn exchange(inner: &Inner, ctx: Ctx, mut request: Request<Body>) -> Result
             .map_err(from_hyper)?;
         drive(&key, "HTTP/1.1", conn);
         to_h1_form(&mut request);
-        let response = sender.send_request(request).await.map_err(from_hyper)?;
+        let (request, sent) = track_sent(request);
+        let head = sender.send_request(request);
+        let response = fresh_head(head_limit, sent, head).await?;
         let read = pool.put_back(key, sender, info.clone());
-        Ok(finish_h1(response, info, read))
+        Ok(inner.settings.idle_bounded(finish_h1(response, info, read)))
+    }
+}
+
+/// The request, and what tells when hyper has taken its last byte.
+fn track_sent(request: Request<Body>) -> (Request<Body>, Sent) {
+    let (parts, body) = request.into_parts();
+    let (body, sent) = body.track_sent();
+    (Request::from_parts(parts, body), sent)
+}
+
+/// Waits for the head of a response on a new connection, under the head
+/// limit.
+async fn fresh_head<F>(
+    limit: Option<Duration>,
+    sent: Sent,
+    head: F,
+) -> std::result::Result<Response<hyper::body::Incoming>, Failed>
+where
+    F: std::future::Future<Output = hyper::Result<Response<hyper::body::Incoming>>>,
+{
+    response_head(limit, sent, async { Ok(head.await.map_err(failed)) }).await?
+}
+
+/// What became of a request sent on a pooled connection that did not answer.
+enum Unsent {
+    /// The connection gave it back without sending it.
+    Back(Box<Request<Body>>),
+    Failed(hyper::Error),
+}
+
+/// hyper's `try_send_request`, with the outcome in a form
+/// [`response_head`] can wait for.
+async fn sent_or_back<F>(
+    head: F,
+) -> Result<std::result::Result<Response<hyper::body::Incoming>, Unsent>>
+where
+    F: std::future::Future<
+        Output = std::result::Result<
+            Response<hyper::body::Incoming>,
+            hyper::client::conn::TrySendError<Request<Body>>,
+        >,
+    >,
+{
+    Ok(head.await.map_err(|mut e| match e.take_message() {
+        Some(unsent) => Unsent::Back(Box::new(unsent)),
+        None => Unsent::Failed(e.into_error()),
+    }))
+}
+
+/// A failed exchange, told apart when the connection closed (or was
+/// reset) before the response head came: hyper's "connection closed
+/// before message completed", or an I/O error that says the peer closed.
+fn failed(err: hyper::Error) -> Failed {
+    let closed_early = err.is_incomplete_message() || {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&err);
+        let mut closed = false;
+        while let Some(c) = cause {
+            if let Some(io) = c.downcast_ref::<std::io::Error>() {
+                closed = closed_by_peer(io.kind());
+                break;
+            }
+            cause = c.source();
+        }
+        closed
+    };
+    Failed {
+        error: from_hyper(err),
+        closed_early,
     }
 }
 

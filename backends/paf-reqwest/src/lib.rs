@@ -18,6 +18,17 @@
 //! the environment, and its TLS is paf's rustls configuration on `ring`
 //! (the context's roots and ALPN list).
 //!
+//! # Limits and retries
+//! paf-core's limits apply as on every backend: reqwest is given the
+//! connect limit, and paf-core bounds the wait for the response head and
+//! each wait for more of the body above it. The head wait starts once
+//! reqwest has taken the request's last byte; for a request without a body
+//! reqwest says nothing before the response, so there the wait starts when
+//! the request is handed over and also covers connecting. A request whose
+//! connection closed before its response head came goes again once when
+//! paf-core allows it ([`paf_core::client::replay_copy`]); reqwest picks the
+//! connection for it, a pooled one it has not seen closed or a new one.
+//!
 //! # What the context can ask of it
 //! reqwest connects by itself, so it can use only the context entries it has
 //! a setting for: TCP to the URL's host (or to an explicit address on the
@@ -39,7 +50,10 @@ use std::{
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use paf_core::{
-    client::{get_request, with_timeout, FromSettings, Settings},
+    client::{
+        closed_by_peer, get_request, response_head, send_with_replay, with_timeout, Failed,
+        FromSettings, Settings,
+    },
     ctx::{ConnKey, Endpoint, Scheme},
     error::TimeoutKind,
     Body, BoxFuture, Ctx, Error, Result,
@@ -128,22 +142,54 @@ impl paf_core::client::Client for Client {
 async fn send(inner: Arc<Inner>, mut request: Request<Body>) -> Result<Response<Body>> {
     let ctx = inner.settings.request_ctx(&mut request)?;
     let http1_only = inner.host_needs_http1(&ctx, &mut request)?;
-    let engine = inner.engine(&ctx, http1_only)?;
-    let connect_timeout = ctx.connect_timeout();
-    let endpoint = ctx.endpoint()?;
-    let server_name = ctx.host().unwrap_or_default().to_string();
-    let exchange = async move {
-        let request = reqwest::Request::try_from(request.map(reqwest::Body::wrap))
-            .map_err(|e| classify(e, &endpoint, &server_name, connect_timeout))?;
-        let response = engine
-            .execute(request)
-            .await
-            .map_err(|e| classify(e, &endpoint, &server_name, connect_timeout))?;
-        let response: Response<reqwest::Body> = response.into();
-        Ok(response
-            .map(|body| Body::wrap(body.map_err(move |e| classify_body(e, connect_timeout)))))
+    let exchange = Exchange {
+        engine: inner.engine(&ctx, http1_only)?,
+        connect_timeout: ctx.connect_timeout(),
+        endpoint: ctx.endpoint()?,
+        server_name: ctx.host().unwrap_or_default().to_string(),
+        settings: &inner.settings,
     };
+    let exchange = send_with_replay(request, |request, _| exchange.attempt(request));
     with_timeout(inner.settings.timeout, exchange).await
+}
+
+/// One request's way through reqwest.
+struct Exchange<'a> {
+    engine: reqwest::Client,
+    connect_timeout: Option<Duration>,
+    endpoint: Endpoint,
+    server_name: String,
+    settings: &'a Settings,
+}
+
+impl Exchange<'_> {
+    async fn attempt(&self, request: Request<Body>) -> std::result::Result<Response<Body>, Failed> {
+        let (parts, body) = request.into_parts();
+        let (body, sent) = body.track_sent();
+        let request = Request::from_parts(parts, reqwest::Body::wrap(body));
+        let request = reqwest::Request::try_from(request).map_err(|e| self.failed(e))?;
+        let head = async { Ok(self.engine.execute(request).await) };
+        let response = response_head(self.settings.response_head_timeout, sent, head)
+            .await?
+            .map_err(|e| self.failed(e))?;
+        let response: Response<reqwest::Body> = response.into();
+        Ok(self
+            .settings
+            .idle_bounded(response.map(|body| Body::wrap(body.map_err(classify_body)))))
+    }
+
+    fn failed(&self, err: reqwest::Error) -> Failed {
+        // hyper's "connection closed before message completed", or the
+        // peer's reset, while no response head had come.
+        let closed_early = !err.is_connect()
+            && !err.is_timeout()
+            && (find_cause::<hyper::Error>(&err).is_some_and(hyper::Error::is_incomplete_message)
+                || find_cause::<io::Error>(&err).is_some_and(|io| closed_by_peer(io.kind())));
+        Failed {
+            error: classify(err, &self.endpoint, &self.server_name, self.connect_timeout),
+            closed_early,
+        }
+    }
 }
 
 fn unsupported(feature: impl Into<String>) -> Error {
@@ -326,13 +372,14 @@ fn classify(
     }
 }
 
-fn classify_body(err: reqwest::Error, connect_timeout: Option<Duration>) -> Error {
+/// Turns reqwest's error while reading a body into paf's. reqwest is given
+/// no limit that runs during a body (the idle limit is paf-core's, above
+/// it), so a timeout reported here is the system's giving up on the peer:
+/// an I/O error of kind `TimedOut`, like any other I/O error.
+fn classify_body(err: reqwest::Error) -> Error {
     match find_cause::<io::Error>(&err).map(io::Error::kind) {
-        _ if err.is_timeout() => Error::Timeout {
-            what: TimeoutKind::Body,
-            after: connect_timeout.unwrap_or_default(),
-        },
         Some(kind) => Error::Io(io::Error::new(kind, err)),
+        None if err.is_timeout() => Error::Io(io::Error::new(io::ErrorKind::TimedOut, err)),
         None => Error::protocol(err.to_string(), Some(Box::new(err))),
     }
 }

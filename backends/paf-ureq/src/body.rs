@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use paf_core::{blocking, Error};
 use sync_wrapper::SyncWrapper;
 
-use crate::error::Exchange;
+use crate::{error::Exchange, transport::BodyIdle};
 
 /// A request body as ureq reads it. With a stated length it must deliver
 /// exactly that many bytes (ureq frames the message with `Content-Length`
@@ -99,6 +99,9 @@ impl ResponseBody {
 
 impl Read for ResponseBody {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // ureq reads from the connection inside this call, on this thread:
+        // the transport bounds those reads by the idle limit.
+        let _idle = BodyIdle::enter(self.exchange.body_idle_timeout);
         let reader = self.reader.get_mut();
         let n = reader.read(buf).map_err(|e| self.exchange.io(e))?;
         if let Some(left) = &mut self.left {

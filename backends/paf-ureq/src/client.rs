@@ -21,7 +21,7 @@ use http::{
 };
 use paf_core::{
     blocking::Body,
-    client::{get_request, FromSettings, Settings},
+    client::{error_after_retry, get_request, is_idempotent, FromSettings, Settings},
     ctx::ConnKey,
     tls::ALPN_HTTP11,
     Ctx, Error, Result,
@@ -31,7 +31,7 @@ use ureq::{config::AutoHeaderValue, Agent, SendBody};
 use crate::{
     body::{RequestBody, ResponseBody},
     error::Exchange,
-    transport::{CtxConnector, CtxResolver, StaleConnection},
+    transport::{ClosedBeforeResponse, CtxConnector, CtxResolver},
 };
 
 /// How many agents (each with its own idle connections) a client keeps;
@@ -90,6 +90,10 @@ impl FromSettings for Client {
             .accept_encoding(AutoHeaderValue::None)
             .allow_non_standard_methods(true)
             .timeout_global(settings.timeout)
+            // ureq counts this one from the request's last byte, as paf
+            // means it; the body's idle limit is the transport's (ureq's
+            // own body limit is a total).
+            .timeout_recv_response(settings.response_head_timeout)
             .max_idle_connections(settings.pool_max_idle_per_endpoint)
             .max_idle_connections_per_host(settings.pool_max_idle_per_endpoint)
             .max_idle_age(settings.pool_idle_timeout)
@@ -171,6 +175,8 @@ impl Inner {
                 .then(|| ctx.server_name().ok().map(str::to_string))
                 .flatten(),
             timeout: self.settings.timeout,
+            response_head_timeout: self.settings.response_head_timeout,
+            body_idle_timeout: self.settings.body_idle_timeout,
         };
         let agent = self.agent(&ctx)?;
 
@@ -180,16 +186,22 @@ impl Inner {
         let uri = engine_uri(&parts.uri, ctx.tls_enabled(), &mut headers)?;
         let len = frame(&method, body.len(), &mut headers);
 
-        // A request whose body is in memory (or empty) can go again when a
-        // pooled connection turns out to be closed; a streamed one cannot.
+        // An idempotent request whose body is in memory (or empty) can go
+        // again when its connection closes before the response (RFC 9110
+        // §9.2.2); a streamed one cannot. Every pooled connection may turn
+        // out closed (ureq cannot probe them), so those are retried while
+        // the pool lasts; a new connection that closes is retried once, and
+        // only when it carried the first attempt.
         let replayable = is_idempotent(&method) && (len == Some(0) || body.try_clone().is_some());
         let attempts = if replayable {
-            self.settings.pool_max_idle_per_endpoint + 1
+            self.settings.pool_max_idle_per_endpoint + 2
         } else {
             1
         };
         let mut body = Some(body);
         let mut attempt = 1;
+        // The error of the attempt before, once one is sent again.
+        let mut first: Option<Error> = None;
         let response = loop {
             let this_body = if attempt < attempts {
                 body.as_ref().and_then(Body::try_clone)
@@ -214,10 +226,21 @@ impl Inner {
             *engine_request.headers_mut() = headers;
             match agent.run(engine_request) {
                 Ok(response) => break response,
-                Err(ureq::Error::Other(e)) if attempt < attempts && e.is::<StaleConnection>() => {
+                Err(ureq::Error::Other(e))
+                    if attempt < attempts
+                        && e.downcast_ref::<ClosedBeforeResponse>()
+                            .is_some_and(|closed| closed.reused || attempt == 1) =>
+                {
+                    first.get_or_insert(exchange.error(ureq::Error::Other(e)));
                     attempt += 1;
                 }
-                Err(e) => return Err(exchange.error(e)),
+                Err(e) => {
+                    let error = exchange.error(e);
+                    return Err(match first {
+                        Some(first) => error_after_retry(first, error),
+                        None => error,
+                    });
+                }
             }
         };
         Ok(into_paf_response(response, &method, exchange))
@@ -348,14 +371,6 @@ fn frame(method: &Method, body_len: Option<u64>, headers: &mut HeaderMap) -> Opt
         }
     }
     len
-}
-
-/// Methods a client may send again without asking (RFC 9110 §9.2.2).
-fn is_idempotent(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
-    )
 }
 
 /// ureq's response as paf's: the same head, and a body streamed from ureq's

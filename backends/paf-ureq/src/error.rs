@@ -8,7 +8,7 @@ use std::{io, time::Duration};
 
 use paf_core::{error::TimeoutKind, Error};
 
-use crate::transport::StaleConnection;
+use crate::transport::ClosedBeforeResponse;
 
 /// What the mapping needs to know about the exchange that failed.
 #[derive(Debug, Clone)]
@@ -17,8 +17,12 @@ pub(crate) struct Exchange {
     pub(crate) url: String,
     /// The TLS server name, when the connection is TLS.
     pub(crate) server_name: Option<String>,
-    /// The whole-request timeout, the only timeout ureq is given.
+    /// The whole-request timeout (ureq's global one).
     pub(crate) timeout: Option<Duration>,
+    /// The response-head timeout (ureq's `timeout_recv_response`).
+    pub(crate) response_head_timeout: Option<Duration>,
+    /// The body's read-idle limit, which the transport applies.
+    pub(crate) body_idle_timeout: Option<Duration>,
 }
 
 impl Exchange {
@@ -26,8 +30,13 @@ impl Exchange {
         match err {
             ureq::Error::Other(other) => self.other(other),
             ureq::Error::Io(io) => self.io(io),
-            // ureq is only given the whole-request budget, so every timeout
-            // it reports is that one (connect timeouts come from the context).
+            // ureq is given the whole-request budget and the response-head
+            // one; connect limits come from the context, and the body's idle
+            // limit comes out of the transport as paf's own error.
+            ureq::Error::Timeout(ureq::Timeout::RecvResponse) => Error::Timeout {
+                what: TimeoutKind::ResponseHead,
+                after: self.response_head_timeout.unwrap_or_default(),
+            },
             ureq::Error::Timeout(_) => Error::Timeout {
                 what: TimeoutKind::Request,
                 after: self.timeout.unwrap_or_default(),
@@ -62,8 +71,8 @@ impl Exchange {
             Ok(paf) => return *paf,
             Err(other) => other,
         };
-        match other.downcast::<StaleConnection>() {
-            Ok(stale) => Error::protocol(stale.to_string(), Some(stale)),
+        match other.downcast::<ClosedBeforeResponse>() {
+            Ok(closed) => Error::protocol(closed.to_string(), Some(closed)),
             Err(other) => Error::protocol(other.to_string(), Some(other)),
         }
     }

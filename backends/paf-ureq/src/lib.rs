@@ -51,10 +51,15 @@
 //!   both ways; no header is added that the caller did not set, beyond
 //!   `Host` and the body's framing;
 //! - responses to `HEAD`, and 1xx, 204 and 304 responses, have empty bodies;
-//! - [`ClientBuilder::timeout`] bounds the whole exchange, until the body has
-//!   been read to its end ([`paf_core::error::TimeoutKind::Request`]);
-//!   [`ClientBuilder::connect_timeout`] bounds connecting
-//!   ([`paf_core::error::TimeoutKind::Connect`]);
+//! - no wait on the network is unbounded by default: connecting
+//!   ([`ClientBuilder::connect_timeout`], 30 s,
+//!   [`paf_core::error::TimeoutKind::Connect`]), the response head from the
+//!   request's last byte ([`ClientBuilder::response_head_timeout`], 60 s,
+//!   `ResponseHead`, ureq's own `timeout_recv_response`) and each wait for
+//!   more of the body ([`ClientBuilder::body_idle_timeout`], 60 s,
+//!   `BodyIdle`, a read timeout on the stream while the body is read);
+//!   [`ClientBuilder::timeout`] bounds the whole exchange, until the body
+//!   has been read to its end (`Request`), when it is set;
 //! - body caps are the caller's: [`paf_core::blocking::Body::read_to_bytes`]
 //!   fails with [`paf_core::Error::BodyTooLarge`] past its limit;
 //! - errors are [`paf_core::Error`]'s typed variants: a refused connection
@@ -70,7 +75,8 @@
 //! connection that the server closed while it was idle is found out when the
 //! request meets its end, before any byte of a response. Such a request is
 //! sent again on another connection when its method is idempotent and its
-//! body is empty or in memory; otherwise the error is
+//! body is empty or in memory (so is one whose new connection closed before
+//! any byte of a response, once); otherwise the error is
 //! [`paf_core::Error::Protocol`].
 //!
 //! # Features

@@ -8,12 +8,14 @@
 //! a connection goes.
 
 use std::{
+    cell::Cell,
     fmt,
     io::{self, Read, Write},
     time::Duration,
 };
 
 use paf_core::{
+    client::closed_by_peer,
     ctx::{BlockingIo, ConnectionInfo},
     error::TimeoutKind,
     Ctx, Error,
@@ -107,6 +109,35 @@ fn remaining(timeout: NextTimeout) -> Result<Option<Duration>, ureq::Error> {
     Ok(timeout.not_zero().map(|left| *left))
 }
 
+thread_local! {
+    /// The read-idle limit of the response body being read on this thread.
+    /// ureq reads a body's bytes from inside the caller's `read`, on the
+    /// caller's thread, and tells the transport only its own budget, not
+    /// which part of the exchange it is in: the body reader says it here
+    /// (see [`BodyIdle::enter`]), so that the limit bounds body reads and
+    /// never the wait for the response head.
+    static BODY_IDLE: Cell<Option<Duration>> = const { Cell::new(None) };
+}
+
+/// While alive, reads on this thread are body reads under an idle limit.
+pub(crate) struct BodyIdle {
+    before: Option<Duration>,
+}
+
+impl BodyIdle {
+    pub(crate) fn enter(idle: Option<Duration>) -> BodyIdle {
+        BodyIdle {
+            before: BODY_IDLE.replace(idle),
+        }
+    }
+}
+
+impl Drop for BodyIdle {
+    fn drop(&mut self) {
+        BODY_IDLE.set(self.before);
+    }
+}
+
 /// A context-made stream as ureq sees it.
 ///
 /// ureq's own TCP transport probes an idle connection with a non-blocking
@@ -115,8 +146,9 @@ fn remaining(timeout: NextTimeout) -> Result<Option<Duration>, ureq::Error> {
 /// probes: it reports a connection closed only once it saw the end of it.
 /// A pooled connection that the server closed while it was idle shows up as
 /// an end of stream (or a reset) before the first byte of the response; that
-/// case is told apart as [`StaleConnection`], which the client retries on
-/// another connection when the request can be sent again.
+/// case, and the same on a new connection, is told apart as
+/// [`ClosedBeforeResponse`], which the client retries on another connection
+/// when the request can be sent again.
 pub(crate) struct CtxTransport {
     // `Transport` must be `Sync`; the stream is only `Send`, and is only ever
     // used through `&mut self`.
@@ -153,27 +185,40 @@ impl CtxTransport {
         Ok(())
     }
 
-    /// The error for a failed read or write: a timeout in ureq's terms, a
-    /// stale pooled connection, or the I/O error itself.
-    fn io_error(&mut self, err: io::Error, timeout: NextTimeout) -> ureq::Error {
+    /// The error for a failed read or write: a timeout in ureq's terms (or
+    /// the body's idle limit, when that was the one that ran out), a
+    /// connection closed before the response, or the I/O error itself.
+    fn io_error(
+        &mut self,
+        err: io::Error,
+        timeout: NextTimeout,
+        idle: Option<Duration>,
+    ) -> ureq::Error {
         if matches!(
             err.kind(),
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
         ) {
-            return ureq::Error::Timeout(timeout.reason);
+            return match idle {
+                // paf's error travels through ureq untouched.
+                Some(after) => ureq::Error::Other(Box::new(Error::Timeout {
+                    what: TimeoutKind::BodyIdle,
+                    after,
+                })),
+                None => ureq::Error::Timeout(timeout.reason),
+            };
         }
         self.closed = true;
-        let closed_by_peer = matches!(
-            err.kind(),
-            io::ErrorKind::ConnectionReset
-                | io::ErrorKind::ConnectionAborted
-                | io::ErrorKind::BrokenPipe
-                | io::ErrorKind::UnexpectedEof
-        );
-        if closed_by_peer && self.pooled && !self.received {
-            return ureq::Error::Other(Box::new(StaleConnection(err)));
+        if closed_by_peer(err.kind()) && !self.received {
+            return self.closed_before_response(err);
         }
         ureq::Error::Io(err)
+    }
+
+    fn closed_before_response(&self, cause: io::Error) -> ureq::Error {
+        ureq::Error::Other(Box::new(ClosedBeforeResponse {
+            reused: self.pooled,
+            cause,
+        }))
     }
 }
 
@@ -192,13 +237,18 @@ impl Transport for CtxTransport {
         // A TLS stream keeps records back until flushed.
         match io.write_all(output).and_then(|()| io.flush()) {
             Ok(()) => Ok(()),
-            Err(e) => Err(self.io_error(e, timeout)),
+            Err(e) => Err(self.io_error(e, timeout, None)),
         }
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
         let timeout = timeout.for_read();
         let limit = remaining(timeout)?;
+        // The body's idle limit, when it runs out before ureq's budget.
+        let idle = BODY_IDLE
+            .get()
+            .filter(|idle| limit.is_none_or(|limit| *idle < limit));
+        let limit = idle.or(limit);
         self.set_timeouts(limit, limit)?;
         let input = self.buffers.input_append_buf();
         if input.is_empty() {
@@ -214,12 +264,12 @@ impl Transport for CtxTransport {
         match result {
             Ok(0) => {
                 self.closed = true;
-                if self.pooled && !self.received {
+                if !self.received {
                     let eof = io::Error::new(
                         io::ErrorKind::UnexpectedEof,
-                        "the server closed the connection while it was idle",
+                        "the server closed the connection before answering",
                     );
-                    return Err(ureq::Error::Other(Box::new(StaleConnection(eof))));
+                    return Err(self.closed_before_response(eof));
                 }
                 Ok(false)
             }
@@ -228,7 +278,7 @@ impl Transport for CtxTransport {
                 self.buffers.input_appended(n);
                 Ok(true)
             }
-            Err(e) => Err(self.io_error(e, timeout)),
+            Err(e) => Err(self.io_error(e, timeout, idle)),
         }
     }
 
@@ -247,20 +297,30 @@ impl Transport for CtxTransport {
     }
 }
 
-/// A pooled connection that turned out to be closed before any byte of the
-/// response arrived: the request did not reach a server that answers it.
+/// A connection that the server closed (or reset) after the request went
+/// out and before any byte of the response: on a pooled connection, most
+/// likely one the server closed while it was idle; on a new one, a server
+/// that stopped. The client sends the request again when it may.
 #[derive(Debug)]
-pub(crate) struct StaleConnection(pub(crate) io::Error);
+pub(crate) struct ClosedBeforeResponse {
+    /// The connection had been in the pool.
+    pub(crate) reused: bool,
+    pub(crate) cause: io::Error,
+}
 
-impl fmt::Display for StaleConnection {
+impl fmt::Display for ClosedBeforeResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a reused connection was closed by the server before it answered")
+        f.write_str(if self.reused {
+            "a reused connection was closed by the server before it answered"
+        } else {
+            "the connection was closed by the server before it answered"
+        })
     }
 }
 
-impl std::error::Error for StaleConnection {
+impl std::error::Error for ClosedBeforeResponse {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
+        Some(&self.cause)
     }
 }
 
