@@ -7,6 +7,7 @@ use std::{future::Future, io, time::Duration};
 use paf_core::{ctx::Io, server::PeerAddr};
 use tokio::{
     net::{TcpListener, TcpStream},
+    sync::watch,
     sync::OwnedSemaphorePermit,
     task::JoinSet,
     time::Instant,
@@ -50,6 +51,10 @@ impl Listener for TcpListener {
 
 pub(super) async fn accept_loop<L: Listener>(server: Server, listener: L, mut stop: StopSignal) {
     let mut connections = JoinSet::new();
+    // The connections hear of a stop only once the listener is closed: a
+    // client whose idle connection closes then retries on a new one, which
+    // must be refused at once, not accepted by a listener about to go.
+    let (tell_connections, connection_stop) = watch::channel(None);
     loop {
         tokio::select! {
             biased;
@@ -63,7 +68,7 @@ pub(super) async fn accept_loop<L: Listener>(server: Server, listener: L, mut st
                         break;
                     };
                     let server = server.clone();
-                    let stop = stop.clone();
+                    let stop = connection_stop.clone();
                     connections.spawn(async move {
                         server.serve(io, peer, stop).await;
                         drop(slot);
@@ -84,6 +89,7 @@ pub(super) async fn accept_loop<L: Listener>(server: Server, listener: L, mut st
     // Closing the listener now makes new connections fail at once rather
     // than wait in the backlog until the grace period ends.
     drop(listener);
+    let _ = tell_connections.send(*stop.borrow());
     debug!(
         connections = connections.len(),
         "stopped accepting; draining connections"

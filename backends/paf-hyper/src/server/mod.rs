@@ -113,9 +113,7 @@ impl Server {
     ///
     /// Fails with [`Error::Io`] naming the address when it cannot be bound.
     pub async fn bind_tcp(&self, addr: SocketAddr) -> Result<Running> {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|e| bind_error(addr, e))?;
+        let listener = listen(addr).map_err(|e| bind_error(addr, e))?;
         let local = listener.local_addr().map_err(|e| bind_error(addr, e))?;
         debug!(addr = %local, tls = self.inner.tls.is_some(), "listening");
         Ok(self.start(listener, Listening::Tcp(local)))
@@ -161,6 +159,23 @@ impl Server {
             task,
         }
     }
+}
+
+/// How many connections the kernel holds for the accept loop. A stop makes
+/// every kept-alive client reconnect at once; tokio's default of 128 drops
+/// the excess, and their clients wait a second before trying again.
+const LISTEN_BACKLOG: u32 = 1024;
+
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As std's and tokio's bind do: a restarted server gets its port back
+    // while connections of the previous one are in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 fn bind_error(what: impl fmt::Display, e: io::Error) -> Error {
