@@ -167,8 +167,8 @@
 //! | `Server.respond_redirect ?headers ~uri ()` | `server::respond_redirect(uri, headers)` |
 //! | `Server.respond_need_auth ?headers ~auth ()` | `server::respond_need_auth(&auth, headers)` |
 //! | `Server.respond_not_found ?uri ()` | `server::respond_not_found(uri)` |
-//! | `Server.respond_file ?headers ~fname ()` | `server::respond_file(docroot, uri, headers).await`: rooted, streamed, 404 outside the root |
-//! | `Server.resolve_file ~docroot ~uri`, `Path.resolve_local_file` | `server::resolve_local_file(docroot, uri)` (`None` for `..`) |
+//! | `Server.respond_file ?headers ~fname ()` | `server::respond_file(fname, headers).await`: streamed, regular files only; `server::respond_file_under(docroot, uri, headers)` does the resolution too and never reads outside the root |
+//! | `Server.resolve_file ~docroot ~uri`, `Path.resolve_local_file` | `server::resolve_local_file(docroot, uri)`: `..` resolved inside the root, `None` for one that would leave it |
 //! | `Magic_mime.lookup` | `server::mime_type(path)` |
 //!
 //! ## Request and Response

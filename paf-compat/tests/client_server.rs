@@ -424,7 +424,7 @@ async fn respond_file_puts_an_absolute_file_name_under_the_root() {
     let site = Site::new();
     let secret = site.dir.path().join("secret.txt");
     let (res, body) =
-        paf_compat::server::respond_file(site.root(), secret.to_str().unwrap(), None).await;
+        paf_compat::server::respond_file_under(site.root(), secret.to_str().unwrap(), None).await;
     assert_eq!(res.status(), Status::NotFound);
     assert_eq!(body.to_string().await.unwrap(), "Not found");
 }

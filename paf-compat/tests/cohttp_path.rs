@@ -1,11 +1,13 @@
 //! The path cases of CoHTTP's tests, ported: `cohttp/test/test_path.ml`
 //! ("Check resolve_local_file"), against `server::resolve_local_file`.
 //!
-//! One deliberate difference: CoHTTP drops a `..` that would climb above
-//! the root (`../buzz` under `/foo/bar/baz` is `/foo/bar/baz/buzz`) and
-//! keeps a decoded NUL or backslash in the name; paf-compat refuses those
-//! paths outright (`None`, which `respond_file` answers with 404), so that a
-//! request that tries to leave the root never reaches a file.
+//! A `..` that stays inside the root is resolved as CoHTTP resolves it
+//! (`/images/../buzz` is `buzz`). One deliberate difference: CoHTTP drops a
+//! `..` that would climb above the root (`../buzz` under `/foo/bar/baz` is
+//! `/foo/bar/baz/buzz`) and keeps a decoded NUL or backslash in the name;
+//! paf-compat refuses those paths outright (`None`, which
+//! `respond_file_under` answers with 404), so that a request that tries to
+//! leave the root never reaches a file.
 #![cfg(feature = "hyper")]
 
 use std::path::PathBuf;
@@ -125,6 +127,36 @@ fn test_resolve_local_file_accepted() {
             "/a%7fb.txt",
             "/foo/bar/baz/a\x7fb.txt",
         ),
+    ];
+    for (name, docroot, uri, expected) in cases {
+        check(name, docroot, uri, Some(expected));
+    }
+}
+
+/// A `..` that stays inside the root goes up one segment, as CoHTTP's
+/// resolution against `/` does.
+#[test]
+fn test_resolve_local_file_dot_dot_inside_the_root() {
+    let cases = [
+        (
+            "parent inside",
+            "/foo/bar/baz",
+            "/images/../buzz",
+            "/foo/bar/baz/buzz",
+        ),
+        (
+            "two levels",
+            "/foo/bar/baz",
+            "/a/b/../../c",
+            "/foo/bar/baz/c",
+        ),
+        (
+            "full URL parent inside",
+            "/foo/bar/baz",
+            "https://example.com/images/../buzz",
+            "/foo/bar/baz/buzz",
+        ),
+        ("encoded", "/foo/bar/baz", "/a/%2e%2e/b", "/foo/bar/baz/b"),
     ];
     for (name, docroot, uri, expected) in cases {
         check(name, docroot, uri, Some(expected));

@@ -275,3 +275,37 @@ async fn regular_files_are_still_served_with_their_length() {
     }
     server.stop(Duration::from_secs(1)).await;
 }
+
+/// CoHTTP's idiom, line for line: `resolve_local_file ~docroot ~uri`, then
+/// `respond_file ~fname`.
+#[tokio::test]
+async fn respond_file_by_name_serves_what_resolve_local_file_names() {
+    use paf_compat::server::{resolve_local_file, respond_file};
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    std::fs::write(dir.path().join("docs/page.html"), "<p>page</p>").unwrap();
+    let fname = resolve_local_file(dir.path(), "/images/../docs/page.html").unwrap();
+    let (res, body) = respond_file(&fname, None).await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(res.headers().get("content-type"), Some("text/html"));
+    assert_eq!(body.to_string().await.unwrap(), "<p>page</p>");
+
+    // A link to a file is followed, as CoHTTP opens the name it is given.
+    std::os::unix::fs::symlink(dir.path().join("docs/page.html"), dir.path().join("link")).unwrap();
+    let (res, _) = respond_file(dir.path().join("link"), None).await;
+    assert_eq!(res.status(), Status::Ok);
+
+    // A FIFO by name is a 404 at once, not a thread waiting for a writer.
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let answer = tokio::time::timeout(Duration::from_secs(5), respond_file(&fifo, None)).await;
+    let (res, _) = answer.expect("respond_file waited on a FIFO");
+    assert_eq!(res.status(), Status::NotFound);
+    let (res, _) = respond_file(dir.path().join("missing"), None).await;
+    assert_eq!(res.status(), Status::NotFound);
+}

@@ -1,15 +1,16 @@
-//! Files served from a root directory: CoHTTP's `respond_file` and
-//! `resolve_local_file`, made safe to call with a request's path.
+//! Files: CoHTTP's `resolve_local_file` and `respond_file ~fname`, and
+//! [`respond_file_under`], which does both for a request's path and never
+//! reads outside the root.
 //!
-//! CoHTTP's `respond_file ~fname` trusts `fname`, and its
-//! `resolve_local_file` merely drops the `..` that would climb above the
-//! root. Here the root is an argument and nothing outside it is ever read:
-//! a `..` segment (also percent-encoded, `%2e%2e`), a NUL or a backslash in
-//! the path is refused before the file system is asked, and a symbolic link
-//! that leads outside is refused once the path is resolved (the canonical
-//! path must lie under the canonical root). A refusal is the same `404` as
-//! a file that does not exist, so that nothing tells what exists outside
-//! the root.
+//! CoHTTP's idiom ports line for line: `resolve_local_file ~docroot ~uri`
+//! gives the file name (its `..` segments resolved inside the root), then
+//! `respond_file ~fname` serves it. A `..` that would climb above the root
+//! (also percent-encoded, `%2e%2e`), or a NUL or a backslash in the path,
+//! gives no file name here (CoHTTP drops such a `..` and keeps the NUL).
+//! [`respond_file_under`] also refuses a symbolic link that leads outside
+//! the root (the canonical path must lie under the canonical root). A
+//! refusal is the same `404` as a file that does not exist, so that nothing
+//! tells what exists outside the root.
 
 use std::{
     io,
@@ -30,12 +31,14 @@ use crate::{Body, Header, Response};
 /// Bytes read from the file at a time (CoHTTP reads 16 KiB too).
 const CHUNK: usize = 16 * 1024;
 
-/// The file of `docroot` that a request for `uri` names, or `None` when the
-/// path would leave the root. `uri` is a resource (`/a/b.html?q`) or an
-/// absolute URI; its path is percent-decoded and split on `/`, empty and
-/// `.` segments are skipped, and a `..` segment, or one holding a NUL or a
-/// backslash, or a path that is not UTF-8 once decoded, gives `None`. This
-/// is lexical: [`respond_file`] also checks where symbolic links lead.
+/// CoHTTP's `Server.resolve_local_file ~docroot ~uri`: the file of
+/// `docroot` that a request for `uri` names, or `None` when the path would
+/// leave the root. `uri` is a resource (`/a/b.html?q`) or an absolute URI;
+/// its path is percent-decoded and split on `/`, empty and `.` segments are
+/// skipped, a `..` goes up one segment as CoHTTP resolves it, and a `..`
+/// above the root, a segment holding a NUL or a backslash, or a path that
+/// is not UTF-8 once decoded, gives `None`. This is lexical:
+/// [`respond_file_under`] also checks where symbolic links lead.
 ///
 /// ```
 /// use std::path::Path;
@@ -43,6 +46,7 @@ const CHUNK: usize = 16 * 1024;
 ///
 /// let root = Path::new("/srv/www");
 /// assert_eq!(resolve_local_file(root, "/a/./b.html?x=1"), Some(root.join("a/b.html")));
+/// assert_eq!(resolve_local_file(root, "/a/../b.html"), Some(root.join("b.html")));
 /// assert_eq!(resolve_local_file(root, "//etc/passwd"), Some(root.join("etc/passwd")));
 /// assert_eq!(resolve_local_file(root, "/a/%2e%2e/%2e%2e/etc/passwd"), None);
 /// ```
@@ -54,34 +58,51 @@ pub fn resolve_local_file(docroot: impl AsRef<Path>, uri: &str) -> Option<PathBu
     };
     let decoded = percent_decode_str(&path).decode_utf8().ok()?;
     let mut file = docroot.as_ref().to_path_buf();
+    let mut depth = 0usize;
     for segment in decoded.split('/') {
         match segment {
             "" | "." => {}
-            ".." => return None,
+            ".." if depth == 0 => return None,
+            ".." => {
+                file.pop();
+                depth -= 1;
+            }
             s if s.contains(['\0', '\\']) || (cfg!(windows) && s.contains(':')) => return None,
             // A single segment without a separator: `push` cannot replace
             // the root with it.
-            s => file.push(s),
+            s => {
+                file.push(s);
+                depth += 1;
+            }
         }
     }
     Some(file)
 }
 
-/// CoHTTP's `Server.respond_file ?headers ~fname ()`, for the file of
-/// `docroot` that `uri` names (see [`resolve_local_file`]): `200` with the
-/// file streamed from disk in chunks, a `Content-Length`, and a
-/// `content-type` from the file's extension ([`mime_type`]) unless
-/// `headers` has one.
+/// CoHTTP's `Server.respond_file ?headers ~fname ()`: `200` with the file
+/// `fname` streamed from disk in chunks, a `Content-Length`, and a
+/// `content-type` from its extension ([`mime_type`]) unless `headers` has
+/// one. As in CoHTTP the name is trusted (get it from
+/// [`resolve_local_file`], or use [`respond_file_under`] for a request's
+/// path, which also keeps symbolic links inside the root).
 ///
-/// A path outside the root (by `..`, `%2e%2e` or a symbolic link), a file
-/// that does not exist, a name the file system refuses (too long, a link
-/// loop) and anything but a regular file (a directory, a FIFO, a socket, a
-/// device) get [`respond_not_found`] (`404`), as CoHTTP answers a missing
-/// file; none of these is logged, and none is opened, so that a FIFO cannot
-/// hold a thread waiting for a writer. Any other failure (no permission to
-/// read) gets `500`, which is what CoHTTP's server answers when
-/// `respond_file` raises, and a warning in the log.
-pub async fn respond_file(
+/// A file that does not exist, a name the file system refuses (too long, a
+/// link loop) and anything but a regular file (a directory, a FIFO, a
+/// socket, a device) get [`respond_not_found`] (`404`), as CoHTTP answers a
+/// missing file; none of these is logged, and none is opened, so that a
+/// FIFO cannot hold a thread waiting for a writer. Any other failure (no
+/// permission to read) gets `500`, which is what CoHTTP's server answers
+/// when `respond_file` raises, and a warning in the log.
+pub async fn respond_file(fname: impl AsRef<Path>, headers: Option<Header>) -> (Response, Body) {
+    let fname = fname.as_ref();
+    serve(fname, open_regular(fname).await, headers)
+}
+
+/// [`resolve_local_file`] then [`respond_file`], for the file of `docroot`
+/// that a request for `uri` names, never reading outside the root: a path
+/// that leaves it (by `..`, `%2e%2e` or a symbolic link) gets `404` like a
+/// missing file.
+pub async fn respond_file_under(
     docroot: impl AsRef<Path>,
     uri: &str,
     headers: Option<Header>,
@@ -90,15 +111,24 @@ pub async fn respond_file(
     let Some(wanted) = resolve_local_file(docroot, uri) else {
         return respond_not_found(None);
     };
-    let (file, len) = match open_under(docroot, &wanted).await {
+    serve(&wanted, open_under(docroot, &wanted).await, headers)
+}
+
+/// The answer for a file that was opened, or not.
+fn serve(
+    path: &Path,
+    opened: io::Result<Option<(File, u64)>>,
+    headers: Option<Header>,
+) -> (Response, Body) {
+    let (file, len) = match opened {
         Ok(Some(opened)) => opened,
         Ok(None) => return respond_not_found(None),
         Err(e) => {
-            tracing::warn!(path = %wanted.display(), error = %e, "cannot serve a file");
+            tracing::warn!(path = %path.display(), error = %e, "cannot serve a file");
             return respond_error(None, "Internal Server Error", None);
         }
     };
-    let headers = Header::add_opt_unless_exists(headers, "content-type", mime_type(&wanted));
+    let headers = Header::add_opt_unless_exists(headers, "content-type", mime_type(path));
     let response = Response::builder()
         .status(Status::Ok)
         .encoding(Encoding::Fixed(len))
@@ -121,21 +151,24 @@ async fn open_under(docroot: &Path, wanted: &Path) -> io::Result<Option<(File, u
     if !real.starts_with(&root) {
         return Ok(None);
     }
-    // Only a regular file is opened: opening a FIFO waits for a writer
-    // (holding a blocking-pool thread per request, for ever), a device may
-    // act on being opened, a socket cannot be opened at all.
-    match tokio::fs::symlink_metadata(&real).await {
+    open_regular(&real).await
+}
+
+/// Opens `path` when it is a regular file: opening a FIFO waits for a
+/// writer (holding a blocking-pool thread per request, for ever), a device
+/// may act on being opened, a socket cannot be opened at all. `None` when it
+/// is not one, or names no file.
+async fn open_regular(path: &Path) -> io::Result<Option<(File, u64)>> {
+    match tokio::fs::metadata(path).await {
         Ok(meta) if meta.is_file() => {}
         Ok(_) => return Ok(None),
         Err(e) if names_no_file(&e) => return Ok(None),
         Err(e) => return Err(e),
     }
-    // The canonical path, checked above: a link swapped in since would
-    // take write access to the served tree. So would a FIFO swapped in for
-    // the file, and then the open does not wait (it is non-blocking, which
-    // changes nothing for a regular file) and the type of what was opened
-    // is checked again.
-    let file = match read_only_non_blocking().open(&real).await {
+    // A FIFO swapped in for the file since: the open does not wait (it is
+    // non-blocking, which changes nothing for a regular file) and the type
+    // of what was opened is checked again.
+    let file = match read_only_non_blocking().open(path).await {
         Ok(file) => file,
         Err(e) if names_no_file(&e) => return Ok(None),
         Err(e) => return Err(e),

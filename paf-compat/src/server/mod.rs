@@ -55,7 +55,7 @@ use crate::code::Status;
 use crate::transfer::Encoding;
 use crate::{Body, Error, Header, Request, Response};
 
-pub use file::{mime_type, resolve_local_file, respond_file};
+pub use file::{mime_type, resolve_local_file, respond_file, respond_file_under};
 pub use paf_core::server::ConnInfo;
 pub use paf_hyper::{Running, StopHandle};
 

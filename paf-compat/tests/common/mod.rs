@@ -113,7 +113,7 @@ async fn route(
             .strip_prefix("/files")
             .unwrap_or(file)
             .to_owned();
-        return server::respond_file(docroot, &raw, None).await;
+        return server::respond_file_under(docroot, &raw, None).await;
     }
     match path.as_str() {
         "/echo" => {
