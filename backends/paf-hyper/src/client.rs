@@ -211,7 +211,7 @@ async fn attempt(
             .handshake(io)
             .await
             .map_err(from_hyper)?;
-        drive(&key, "HTTP/1.1", conn);
+        drive(&key, "HTTP/1.1", conn.with_upgrades());
         to_h1_form(&mut request);
         let (request, sent) = track_sent(request);
         let head = sender.send_request(request);

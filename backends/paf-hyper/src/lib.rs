@@ -46,6 +46,7 @@
 pub mod client;
 mod error;
 pub mod server;
+pub mod upgrade;
 
 pub use client::{Client, ClientBuilder};
 pub use server::{Running, Server, ServerBuilder, StopHandle};

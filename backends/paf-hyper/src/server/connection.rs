@@ -19,7 +19,7 @@ use futures_util::FutureExt;
 use http::{header, HeaderValue, Request, Response, StatusCode, Version};
 use http_body::{Frame, SizeHint};
 use hyper::{body::Incoming, service::service_fn};
-use hyper_util::{rt::TokioIo, server::graceful::GracefulConnection};
+use hyper_util::rt::TokioIo;
 use paf_core::{
     ctx::Io,
     server::{
@@ -136,7 +136,9 @@ impl Server {
         });
         let (result, why) = match proto {
             Proto::Http1 => {
-                let conn = self.inner.http1.serve_connection(io, service);
+                // Upgrades (101, CONNECT) hand the connection to the
+                // handler: see `paf_hyper::upgrade`.
+                let conn = self.inner.http1.serve_connection(io, service).with_upgrades();
                 // An idle HTTP/1 connection is also waiting for a request
                 // head: the head read timeout is its idle limit too.
                 let limit = limits.idle_timeout.min(limits.header_read_timeout);
@@ -332,6 +334,39 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// A hyper connection that can be asked to finish gracefully: HTTP/1.1
+/// with upgrades, and HTTP/2.
+trait Shutdown: std::future::Future<Output = std::result::Result<(), hyper::Error>> {
+    fn shut_down(self: Pin<&mut Self>);
+}
+
+impl<I, S> Shutdown for hyper::server::conn::http1::UpgradeableConnection<I, S>
+where
+    S: hyper::service::HttpService<Incoming>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S::ResBody: http_body::Body + 'static,
+    <S::ResBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn shut_down(self: Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+impl<I, S, E> Shutdown for hyper::server::conn::http2::Connection<I, S, E>
+where
+    S: hyper::service::HttpService<Incoming>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    S::ResBody: http_body::Body + 'static,
+    <S::ResBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, S::ResBody>,
+{
+    fn shut_down(self: Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
 /// What the watch of a connection asks of it (0, the default: nothing).
 const SHUT_DOWN: u8 = 1;
 const DROP: u8 = 2;
@@ -417,7 +452,7 @@ async fn drive<C>(
     shed: Arc<Notify>,
 ) -> (std::result::Result<(), hyper::Error>, u8)
 where
-    C: GracefulConnection<Error = hyper::Error>,
+    C: Shutdown,
 {
     let orders = Arc::new(Orders::default());
     let watch = tokio::spawn(watch(
@@ -438,7 +473,7 @@ where
         match orders.order.load(Ordering::Acquire) {
             DROP => return Poll::Ready(Ok(())),
             SHUT_DOWN if !closing => {
-                conn.as_mut().graceful_shutdown();
+                conn.as_mut().shut_down();
                 closing = true;
             }
             _ => {}
