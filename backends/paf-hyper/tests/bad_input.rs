@@ -504,30 +504,27 @@ async fn reset_in_the_middle_of_a_body_fails_the_body_read() {
 
 // ---- Half-closed clients: the response still comes --------------------------
 
-/// Writes a request, shuts the write side (a FIN; over TLS a close_notify
-/// first), and reads until the server closes: the whole response comes.
+/// Writes `input`, shuts the write side (a FIN; over TLS a close_notify
+/// first), and reads until the server closes.
+async fn half_closed<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, input: &[u8]) -> String {
+    stream.write_all(input).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut bytes = Vec::new();
+    let _ = timeout(LIMIT, stream.read_to_end(&mut bytes))
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// A client that half-closes after its request still gets the whole
+/// response.
 async fn assert_half_closed_client_gets_its_response(server: Catalogue) {
     let input = request("POST /read HTTP/1.1\nhost: x\ncontent-length: 5\n\nhello");
     let answer = if server.cert.is_some() {
-        let mut stream = server.tls_connect(tls::ALPN_HTTP11).await;
-        stream.write_all(&input).await.unwrap();
-        stream.shutdown().await.unwrap();
-        let mut bytes = Vec::new();
-        let _ = timeout(LIMIT, stream.read_to_end(&mut bytes))
-            .await
-            .unwrap();
-        bytes
+        half_closed(server.tls_connect(tls::ALPN_HTTP11).await, &input).await
     } else {
-        let mut stream = TcpStream::connect(server.addr()).await.unwrap();
-        stream.write_all(&input).await.unwrap();
-        stream.shutdown().await.unwrap();
-        let mut bytes = Vec::new();
-        let _ = timeout(LIMIT, stream.read_to_end(&mut bytes))
-            .await
-            .unwrap();
-        bytes
+        half_closed(TcpStream::connect(server.addr()).await.unwrap(), &input).await
     };
-    let answer = String::from_utf8_lossy(&answer).into_owned();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
     assert!(answer.ends_with("read 5"), "{answer:?}");
     server.assert_still_serves().await;

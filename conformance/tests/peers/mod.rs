@@ -133,18 +133,65 @@ fn spawn(program: &str, args: &[&str], dir: &Path, envs: &[(&str, &Path)]) -> Ch
     command.spawn().expect("the program starts")
 }
 
+/// A front about to start: its directory (with the certificate), ports
+/// and socket path.
+struct Plan {
+    name: &'static str,
+    dir: tempfile::TempDir,
+    plain: SocketAddr,
+    tls: SocketAddr,
+    tls_h1: SocketAddr,
+    unix: PathBuf,
+}
+
+impl Plan {
+    /// `None` when the program is missing (see [`found`]).
+    fn new(name: &'static str, setup: &Setup<'_>) -> Option<Plan> {
+        if !found(name) {
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::write(dir.path().join("cert.pem"), setup.cert_pem).expect("write cert");
+        std::fs::write(dir.path().join("key.pem"), setup.key_pem).expect("write key");
+        let unix = dir.path().join(format!("{name}.sock"));
+        Some(Plan {
+            name,
+            dir,
+            plain: free_port(),
+            tls: free_port(),
+            tls_h1: free_port(),
+            unix,
+        })
+    }
+
+    /// Runs the program with `args` and waits until it listens.
+    async fn start(self, args: &[&str], envs: &[(&str, &Path)]) -> Front {
+        let child = spawn(self.name, args, self.dir.path(), envs);
+        Front {
+            name: self.name,
+            plain: self.plain,
+            tls: self.tls,
+            tls_h1: self.tls_h1,
+            unix: self.unix,
+            child,
+            dir: self.dir,
+        }
+        .ready()
+        .await
+    }
+}
+
 /// nginx 1.22: one process (no workers to hand files to another user), the
 /// HTTP/2 listener declared as Debian's sites declare it (`ssl http2`).
 pub(crate) async fn nginx(setup: &Setup<'_>) -> Option<Front> {
-    if !found("nginx") {
-        return None;
-    }
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let d = dir.path();
-    std::fs::write(d.join("cert.pem"), setup.cert_pem).expect("write cert");
-    std::fs::write(d.join("key.pem"), setup.key_pem).expect("write key");
-    let (plain, tls, tls_h1) = (free_port(), free_port(), free_port());
-    let unix = d.join("nginx.sock");
+    let plan = Plan::new("nginx", setup)?;
+    let (d, plain, tls, tls_h1) = (
+        plan.dir.path().to_path_buf(),
+        plan.plain,
+        plan.tls,
+        plan.tls_h1,
+    );
+    let unix = plan.unix.clone();
     let docroot = setup.docroot.display();
     let routes = format!(
         r#"
@@ -223,34 +270,20 @@ http {{
     std::fs::write(&conf_path, conf).expect("write nginx.conf");
     let conf_arg = conf_path.display().to_string();
     let prefix = format!("{p}/");
-    let child = spawn("nginx", &["-c", &conf_arg, "-p", &prefix], d, &[]);
-    Some(
-        Front {
-            name: "nginx",
-            plain,
-            tls,
-            tls_h1,
-            unix,
-            child,
-            dir,
-        }
-        .ready()
-        .await,
-    )
+    Some(plan.start(&["-c", &conf_arg, "-p", &prefix], &[]).await)
 }
 
 /// Caddy 2.6 (Go's HTTP/1.1 and HTTP/2): no admin endpoint, no automatic
 /// HTTPS, the test's certificate, h3 off (loopback TCP only).
 pub(crate) async fn caddy(setup: &Setup<'_>) -> Option<Front> {
-    if !found("caddy") {
-        return None;
-    }
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let d = dir.path();
-    std::fs::write(d.join("cert.pem"), setup.cert_pem).expect("write cert");
-    std::fs::write(d.join("key.pem"), setup.key_pem).expect("write key");
-    let (plain, tls, tls_h1) = (free_port(), free_port(), free_port());
-    let unix = d.join("caddy.sock");
+    let plan = Plan::new("caddy", setup)?;
+    let (d, plain, tls, tls_h1) = (
+        plan.dir.path().to_path_buf(),
+        plan.plain,
+        plan.tls,
+        plan.tls_h1,
+    );
+    let unix = plan.unix.clone();
     let p = d.display();
     let docroot = setup.docroot.display();
     let caddyfile = format!(
@@ -341,23 +374,8 @@ http:// {{
     let file = d.join("Caddyfile");
     std::fs::write(&file, caddyfile).expect("write the Caddyfile");
     let file_arg = file.display().to_string();
-    let child = spawn(
-        "caddy",
-        &["run", "--config", &file_arg, "--adapter", "caddyfile"],
-        d,
-        &[("HOME", d), ("XDG_DATA_HOME", d), ("XDG_CONFIG_HOME", d)],
-    );
-    Some(
-        Front {
-            name: "caddy",
-            plain,
-            tls,
-            tls_h1,
-            unix,
-            child,
-            dir,
-        }
-        .ready()
-        .await,
-    )
+    let args = ["run", "--config", &file_arg, "--adapter", "caddyfile"];
+    let d = d.as_path();
+    let home = [("HOME", d), ("XDG_DATA_HOME", d), ("XDG_CONFIG_HOME", d)];
+    Some(plan.start(&args, &home).await)
 }
