@@ -725,3 +725,38 @@ async fn curl_unix_socket() {
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
+
+#[tokio::test]
+async fn an_acme_tls_alpn_handshake_is_closed_after_it() {
+    let cert = localhost_cert();
+    let mut config = server_tls(&cert);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec(), b"acme-tls/1".to_vec()];
+    let running = start(
+        Server::builder().tls(Arc::new(config)),
+        |_req: Request<Body>| async { Response::new(Body::from("served")) },
+    )
+    .await;
+    let mut client = tls::ClientTls::new()
+        .webpki_roots(false)
+        .add_roots_pem(cert.0.as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
+    client.alpn_protocols = vec![b"acme-tls/1".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let tcp = TcpStream::connect(addr_of(&running)).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut stream = timeout(LIMIT, connector.connect(name, tcp))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"acme-tls/1"[..]));
+    // RFC 8737: nothing follows the handshake. A request gets no answer.
+    let _ = stream.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = timeout(LIMIT, stream.read_to_end(&mut answer))
+        .await
+        .unwrap();
+    assert!(answer.is_empty(), "{:?}", String::from_utf8_lossy(&answer));
+    stop(running).await;
+}

@@ -84,6 +84,13 @@ impl Server {
         };
         let conn = tls.get_ref().1;
         let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
+        if alpn.as_deref() == Some(ACME_TLS_ALPN) {
+            // An ACME TLS-ALPN-01 validation: the handshake was the whole
+            // exchange (RFC 8737 section 3), nothing is served after it.
+            let mut tls = tls;
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+            return;
+        }
         let proto = if alpn.as_deref() == Some(ALPN_H2) {
             Proto::Http2
         } else {
@@ -366,6 +373,9 @@ where
         self.graceful_shutdown();
     }
 }
+
+/// The ALPN protocol of an ACME TLS-ALPN-01 validation (RFC 8737).
+const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 
 /// What the watch of a connection asks of it (0, the default: nothing).
 const SHUT_DOWN: u8 = 1;
