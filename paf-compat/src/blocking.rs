@@ -152,6 +152,8 @@ pub struct Client {
     engine: Arc<dyn paf_core::blocking::Client>,
     redirect: redirect::Policy,
     body_limit: usize,
+    /// The context of calls that bring none (see `map_context`).
+    ctx: Option<paf_core::Ctx>,
 }
 
 impl std::fmt::Debug for Client {
@@ -160,6 +162,7 @@ impl std::fmt::Debug for Client {
             .field("backend", &self.engine.backend())
             .field("redirect", &self.redirect)
             .field("body_limit", &self.body_limit)
+            .field("ctx", &self.ctx)
             .finish()
     }
 }
@@ -181,6 +184,7 @@ impl ClientBuilder {
             engine: Arc::new(engine),
             redirect: self.settings.redirect,
             body_limit: self.settings.body_limit,
+            ctx: self.settings.ctx,
         }
     }
 }

@@ -190,12 +190,12 @@ pub(crate) fn too_large(limit: usize) -> Error {
     })
 }
 
-/// Bytes as text, the error naming what was read.
+/// Bytes as text; bytes that are not UTF-8 are [`Error::BodyNotUtf8`],
+/// which says so (not a failed stream) and keeps them.
 pub(crate) fn utf8(bytes: Vec<u8>) -> Result<String, Error> {
-    String::from_utf8(bytes).map_err(|e| {
-        Error::Http(paf_core::Error::Body {
-            source: Box::new(e),
-        })
+    String::from_utf8(bytes).map_err(|source| Error::BodyNotUtf8 {
+        offset: source.utf8_error().valid_up_to(),
+        source,
     })
 }
 
@@ -395,8 +395,9 @@ impl Body {
         Body { kind }
     }
 
-    /// CoHTTP's `Body.to_string`, with the [`DEFAULT_LIMIT`] cap. Fails on
-    /// bytes that are not UTF-8 (see [`Body::to_bytes_with_limit`]).
+    /// CoHTTP's `Body.to_string`, with the [`DEFAULT_LIMIT`] cap. Bytes
+    /// that are not UTF-8 are [`Error::BodyNotUtf8`], which keeps them (or
+    /// read them with [`Body::to_bytes_with_limit`]).
     pub async fn to_string(self) -> Result<String, Error> {
         self.to_string_with_limit(DEFAULT_LIMIT).await
     }
@@ -447,6 +448,51 @@ impl Body {
         Ok(form::decode(&String::from_utf8_lossy(&bytes)))
     }
 
+    /// cohttp-lwt's `Body.write_body fn body`: `f` called with each chunk
+    /// in turn, each call awaited before the next (the string, each string
+    /// of a list, each chunk of a stream as it arrives; nothing for the
+    /// empty body). The first error stops it: `f`'s own, or the stream's
+    /// converted into `f`'s error type.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), paf_compat::Error> {
+    /// use paf_compat::Body;
+    ///
+    /// let mut written = Vec::new();
+    /// Body::of_string_list(["foo", "bar"])
+    ///     .write_body(|chunk| {
+    ///         written.push(chunk);
+    ///         async { Ok::<_, paf_compat::Error>(()) }
+    ///     })
+    ///     .await?;
+    /// assert_eq!(written, ["foo", "bar"]);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn write_body<F, Fut, E>(self, mut f: F) -> Result<(), E>
+    where
+        F: FnMut(Bytes) -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+        E: From<Error>,
+    {
+        match self.kind {
+            Kind::Empty => Ok(()),
+            Kind::String(bytes) => f(bytes).await,
+            Kind::Strings(chunks) => {
+                for chunk in chunks {
+                    f(chunk).await?;
+                }
+                Ok(())
+            }
+            Kind::Stream(mut body) => {
+                while let Some(chunk) = body.chunk().await {
+                    f(chunk.map_err(Error::from)?).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// CoHTTP's `Body.drain_body`: reads a stream to its end and drops the
     /// bytes (a client's connection goes back to the pool only then).
     pub async fn drain(self) -> Result<(), Error> {
@@ -460,6 +506,61 @@ impl Body {
 }
 
 body_forms!(paf_core::Body, "Body");
+
+/// cohttp-lwt's `Body.create_stream fn arg`: a stream of the chunks that
+/// `f(arg)` answers one call after the other, until
+/// [`Chunk::Done`](crate::transfer::Chunk::Done) (which adds nothing) or a
+/// [`Chunk::FinalChunk`](crate::transfer::Chunk::FinalChunk) (whose data is
+/// the last, and after which `f` is not called again). Give it to
+/// [`Body::of_stream`], as CoHTTP's result goes to `Body.of_stream`.
+///
+/// OCaml passes the same `arg` (a reader, a channel) to every call; here
+/// `f` gets a clone of it each time, so give a handle that shares its
+/// state (an `Arc<Mutex<…>>` around a reader). An `Err` from `f` ends the stream
+/// with that error, as an exception raised by OCaml's `fn` fails the
+/// stream; the stream's reader gets it as a [`paf_core::Error`]
+/// (`Io` for an I/O error, else `Body`, the error kept as its source).
+///
+/// ```
+/// # async fn demo() -> Result<(), paf_compat::Error> {
+/// use std::sync::{Arc, Mutex};
+/// use paf_compat::{body, transfer::Chunk, Body};
+///
+/// // A reader handing out three chunks, the third one final.
+/// let parts = Arc::new(Mutex::new(vec!["c", "b", "a"]));
+/// let next = |parts: Arc<Mutex<Vec<&'static str>>>| async move {
+///     let mut parts = parts.lock().map_err(|_| "poisoned")?;
+///     let part = parts.pop().unwrap_or_default().as_bytes().to_vec();
+///     Ok::<_, &str>(if parts.is_empty() { Chunk::FinalChunk(part) } else { Chunk::Chunk(part) })
+/// };
+/// let body = Body::of_stream(body::create_stream(next, parts));
+/// assert_eq!(body.to_string_list().await?, ["a", "b", "c"]);
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo()).unwrap();
+/// ```
+pub fn create_stream<A, F, Fut, E>(mut f: F, arg: A) -> paf_core::Body
+where
+    A: Clone + Send + 'static,
+    F: FnMut(A) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<crate::transfer::Chunk, E>> + Send + 'static,
+    E: Into<paf_core::BoxError> + Send + 'static,
+{
+    use crate::transfer::Chunk;
+    // The state is whether the final chunk was given: no call after it.
+    let chunks = stream::unfold(false, move |finished| {
+        let next = (!finished).then(|| f(arg.clone()));
+        async move {
+            match next?.await {
+                Ok(Chunk::Done) => None,
+                Ok(Chunk::Chunk(data)) => Some((Ok(Bytes::from(data)), false)),
+                Ok(Chunk::FinalChunk(data)) => Some((Ok(Bytes::from(data)), true)),
+                // Nothing is read after an error.
+                Err(e) => Some((Err(e), true)),
+            }
+        }
+    });
+    paf_core::Body::from_stream(chunks)
+}
 
 #[cfg(test)]
 mod tests {

@@ -195,7 +195,32 @@ macro_rules! client_functions {
                 engine,
                 redirect: settings.redirect,
                 body_limit: settings.body_limit,
+                ctx: None,
             }
+        }
+
+        /// CoHTTP's `Client.map_context`, reshaped: a client whose calls
+        /// go through `f(ctx)`, where `ctx` is this client's transport
+        /// context (the one given to the builder's `ctx`, else an empty
+        /// [`Ctx`](paf_core::Ctx), which each request fills from its URL).
+        /// The new client shares this one's engine and connection pool; a
+        /// call's own `.ctx(c)` still wins.
+        ///
+        /// CoHTTP's `map_context v f` lifts `f` over a function that takes
+        /// `?ctx`, which is how its client functions are built; what a
+        /// porter does with it is change the context every call gets,
+        /// which is this.
+        pub fn map_context(&self, f: impl FnOnce(paf_core::Ctx) -> paf_core::Ctx) -> Self {
+            Client {
+                ctx: Some(f(self.ctx.clone().unwrap_or_default())),
+                ..self.clone()
+            }
+        }
+
+        /// The transport context calls get when they bring none, as set by
+        /// the builder's `ctx` or [`map_context`](Self::map_context).
+        pub fn context(&self) -> Option<&paf_core::Ctx> {
+            self.ctx.as_ref()
         }
 
         /// CoHTTP's `Client.call ?ctx ?headers ?body ?chunked meth uri`: any
@@ -275,7 +300,7 @@ macro_rules! client_functions {
                 client: self.clone(),
                 uri: uri.into_uri(),
                 requests: requests.into_iter().collect(),
-                ctx: None,
+                ctx: self.ctx.clone(),
             }
         }
 
@@ -285,7 +310,8 @@ macro_rules! client_functions {
             self.engine.backend()
         }
 
-        fn prepare<T>(&self, out: Outgoing<Body>) -> Call<T> {
+        fn prepare<T>(&self, mut out: Outgoing<Body>) -> Call<T> {
+            out.ctx = self.ctx.clone();
             Call {
                 client: self.clone(),
                 out,

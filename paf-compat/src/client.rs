@@ -94,6 +94,8 @@ pub struct Client {
     engine: Arc<dyn paf_core::client::Client>,
     redirect: redirect::Policy,
     body_limit: usize,
+    /// The context of calls that bring none (see `map_context`).
+    ctx: Option<paf_core::Ctx>,
 }
 
 impl std::fmt::Debug for Client {
@@ -102,6 +104,7 @@ impl std::fmt::Debug for Client {
             .field("backend", &self.engine.backend())
             .field("redirect", &self.redirect)
             .field("body_limit", &self.body_limit)
+            .field("ctx", &self.ctx)
             .finish()
     }
 }
@@ -143,6 +146,7 @@ impl ClientBuilder {
             engine,
             redirect: settings.redirect,
             body_limit: settings.body_limit,
+            ctx: settings.ctx.clone(),
         })
     }
 }

@@ -91,6 +91,30 @@ pub enum Error {
         version: String,
     },
 
+    /// A body read as text ([`Body::to_string`](crate::Body::to_string),
+    /// `to_string_list`) holds bytes that are not UTF-8: OCaml strings are
+    /// bytes, Rust's are text. The bytes read are in `source`
+    /// ([`FromUtf8Error::into_bytes`](std::string::FromUtf8Error::into_bytes)),
+    /// for a caller that wants them anyway.
+    #[error("the body is not UTF-8: the bytes from offset {offset} are not valid UTF-8")]
+    BodyNotUtf8 {
+        /// How many bytes from the start are valid UTF-8.
+        offset: usize,
+        /// The conversion's error, holding the bytes.
+        #[source]
+        source: std::string::FromUtf8Error,
+    },
+
+    /// Arguments that cannot go together (OCaml raises `Invalid_argument`):
+    /// `Request.make_for_client ~chunked:true ~body_length`, say.
+    #[error("invalid argument to {function}: {reason}")]
+    InvalidArgument {
+        /// The CoHTTP function's name, as paf-compat spells it.
+        function: &'static str,
+        /// What is wrong with the arguments.
+        reason: &'static str,
+    },
+
     /// An HTTP exchange failed: an invalid URL, connecting, TLS, a timeout,
     /// the protocol, a body over its cap (Lwt's exceptions in CoHTTP). The
     /// paf-core error is kept whole; match on it or use its predicates
@@ -119,6 +143,11 @@ impl Error {
     /// True for [`Error::BackendDisabled`].
     pub fn is_backend_disabled(&self) -> bool {
         matches!(self, Error::BackendDisabled { .. })
+    }
+
+    /// True for [`Error::BodyNotUtf8`]: a body read as text is not UTF-8.
+    pub fn is_not_utf8(&self) -> bool {
+        matches!(self, Error::BodyNotUtf8 { .. })
     }
 
     /// True when the error comes from parsing text (an `Accept*` value).

@@ -21,8 +21,8 @@
 //! Each module mirrors the CoHTTP module of the same name (CoHTTP 6, the
 //! current upstream): [`header`], [`code`], [`cookie`], [`auth`],
 //! [`accept`], [`link`], [`transfer`], [`body`], [`request`],
-//! [`response`], and with the backend features `client`, `blocking` and
-//! `server`. OCaml functions keep their names; OCaml variants become Rust
+//! [`response`], [`path`], and with the backend features `client`,
+//! `blocking` and `server`. OCaml functions keep their names; OCaml variants become Rust
 //! enums in CamelCase. Where CoHTTP's behaviour is surprising it is kept and
 //! said in the item's documentation; where it raises an exception, the Rust
 //! function returns an [`Error`] or, for CoHTTP's lenient parsers, reads
@@ -113,11 +113,15 @@
 //! use paf_compat::{Body, Request};
 //!
 //! let callback = |_conn: Conn, req: Request, body: Body| async move {
-//!     let text = body.to_string().await.unwrap_or_default();
+//!     // An `Err` answers CoHTTP's 500, as a raised exception does there.
+//!     let text = body.to_string().await?;
 //!     let meth = code::string_of_method(req.meth());
-//!     server::respond_string(Status::Ok, format!("{meth} {}: {text}", req.resource()), None)
+//!     let body = format!("{meth} {}: {text}", req.resource());
+//!     Ok::<_, paf_compat::Error>(server::respond_string(Status::Ok, body, None))
 //! };
-//! // Port 0 picks a free port; `Running` holds the stop handle.
+//! // `Server::create(Mode::port(8080), Server::make(callback)).await?` is
+//! // the line above, line for line. Binding instead gives the port (0 picks
+//! // a free one) and a handle that stops the server.
 //! let running = Server::make(callback).bind_tcp("127.0.0.1:0".parse().unwrap()).await?;
 //! # let uri = format!("{}/x", running.url().unwrap());
 //! # let (_, body) = paf_compat::Client::new().post(uri).body("hi").await?;
@@ -135,102 +139,172 @@
 //! `blocking`. A name followed by *(none)* has no counterpart, for the
 //! reason given.
 //!
-//! ## Client (`Cohttp_lwt_unix.Client`)
+//! Every function (`val`) of CoHTTP 6's interfaces is here: `cohttp`'s
+//! modules, `cohttp-lwt`'s `Body`, `Client`, `Server`, `Connection` and
+//! `Connection_cache`, `cohttp-lwt-unix`'s additions, and the functions of the
+//! `http` library that CoHTTP programs call on its requests and responses
+//! (`Http.Request.requires_content_length`, `content_length`,
+//! `supports_chunked_trailers`, `add_te_trailers`,
+//! `Http.Response.is_keep_alive`, `requires_content_length`,
+//! `content_length`, `Http.Transfer.compare_encoding`). Each counts once, in
+//! the last column:
 //!
-//! | CoHTTP | paf-compat |
-//! |---|---|
-//! | `Client.get ?ctx ?headers uri` | `client.get(uri)` `.ctx(c)` `.headers(h)` `.await` |
-//! | `Client.head ?ctx ?headers uri` (a `Response.t`) | `client.head(uri)…await` (a `Response`) |
-//! | `Client.delete`, `post`, `put`, `patch` `?ctx ?body ?chunked ?headers uri` | `client.delete(uri)`, `post`, `put`, `patch` `.body(b)` `.chunked(bool)` `…await` |
-//! | `Client.call ?ctx ?headers ?body ?chunked meth uri` | `client.call(meth, uri)…await` |
-//! | `Client.post_form ?ctx ?headers ~params uri` | `client.post_form(uri, params)…await` |
-//! | `Client.callv ?ctx uri requests` (an `Lwt_stream.t`) | `client.callv(uri, requests)` `.ctx(c)` `.await` (a `Vec`, in order) |
-//! | `Client.set_cache` | *(none)*: pooling is the backend's, keyed by endpoint |
-//! | the same, blocking | `blocking::Client`, the same names, `.send()` |
-//! | `Conduit` context, `?ctx` | [`Ctx`] (`paf_core::Ctx`) |
+//! - **same name**: a Rust item of the OCaml name (in Rust's case:
+//!   `Header.user_agent` is `USER_AGENT`, `Rel.next` is `Rel::Next`), its
+//!   optional arguments as methods or `Option`s;
+//! - **reshaped**: a counterpart under another name or form (`Body.drain_body`
+//!   is `Body::drain`, `pp_hum` is `{:?}`);
+//! - **missing**: no counterpart, for the reason given.
 //!
-//! ## Server (`Cohttp_lwt_unix.Server`)
+//! Of 259 functions, **206 have the same name, 15 are reshaped and 38 are
+//! missing**. Derived sexp converters and the functor plumbing are listed at
+//! the end and not counted. ocaml-uri's `Uri`, which CoHTTP programs use
+//! throughout, has a table of its own in the [`uri`] module.
 //!
-//! | CoHTTP | paf-compat |
-//! |---|---|
-//! | `Server.make ?conn_closed ~callback ()` | `Server::make(callback).conn_closed(f)` |
-//! | `Server.make_response_action`, `make_expert`, `` `Expert `` | *(none)*: hyper owns the connection |
-//! | `` Server.create ~mode:(`TCP (`Port p)) t `` | `server.bind_tcp(addr).await` → `Running` |
-//! | `` Server.create ~mode:(`TLS …) t `` | `server.tls(rustls_config).bind_tcp(addr).await` |
-//! | `` Server.create ~mode:(`Unix_domain_socket (`File p)) t `` | `server.bind_unix(path).await` |
-//! | `?stop`, `?timeout`, `?on_exn` | `Running::stop` / `StopHandle`; `server.hyper(paf_hyper::ServerBuilder)` for timeouts |
-//! | `Server.callback t` | `server.handler()` (a `paf_core::server::Handler`) |
-//! | `conn` (callback argument) | `server::Conn` (`paf_core::server::ConnInfo`: peer, version, TLS) |
-//! | `Server.respond ?headers ~status ~body ()` | `server::respond(status, body, headers)` |
-//! | `Server.respond_string ?headers ~status ~body ()` | `server::respond_string(status, body, headers)` |
-//! | `Server.respond_error ?headers ?status ~body ()` | `server::respond_error(status, body, headers)` |
-//! | `Server.respond_redirect ?headers ~uri ()` | `server::respond_redirect(uri, headers)` |
-//! | `Server.respond_need_auth ?headers ~auth ()` | `server::respond_need_auth(&auth, headers)` |
-//! | `Server.respond_not_found ?uri ()` | `server::respond_not_found(uri)` |
-//! | `Server.respond_file ?headers ~fname ()` | `server::respond_file(fname, headers).await`: streamed, regular files only; `server::respond_file_under(docroot, uri, headers)` does the resolution too and never reads outside the root |
-//! | `Server.resolve_file ~docroot ~uri`, `Path.resolve_local_file` | `server::resolve_local_file(docroot, uri)`: `..` resolved inside the root, `None` for one that would leave it |
-//! | `Magic_mime.lookup` | `server::mime_type(path)` |
+//! ## Client (`Cohttp_lwt_unix.Client`, `Cohttp.Generic.Client`)
 //!
-//! ## Request and Response
+//! | CoHTTP | paf-compat | counted |
+//! |---|---|---|
+//! | `Client.get ?ctx ?headers uri` | `client.get(uri)` `.ctx(c)` `.headers(h)` `.await` | same name ×1 |
+//! | `Client.head ?ctx ?headers uri` (a `Response.t`) | `client.head(uri)…await` (a `Response`) | same name ×1 |
+//! | `Client.delete`, `post`, `put`, `patch` `?ctx ?body ?chunked ?headers uri` | `client.delete(uri)`, `post`, `put`, `patch` `.body(b)` `.chunked(bool)` `…await` | same name ×4 |
+//! | `Client.call ?ctx ?headers ?body ?chunked meth uri` | `client.call(meth, uri)…await` | same name ×1 |
+//! | `Client.post_form ?ctx ?headers ~params uri` | `client.post_form(uri, params)…await` | same name ×1 |
+//! | `Client.callv ?ctx uri requests` (an `Lwt_stream.t`) | `client.callv(uri, requests)` `.ctx(c)` `.await` (a `Vec`, in order) | same name ×1 |
+//! | `Client.map_context v f` (lifts `f` over a function taking `?ctx`) | `client.map_context(f)`: a client whose calls go through `f(ctx)`, `f` changing the client's context (see `client::Client::map_context`) | reshaped ×1 |
+//! | `Cohttp_lwt_unix.Client.custom_ctx ?ctx ?resolver ()` | [`Ctx::new`] `.route(host, endpoint)`, `.with_ca_pem(pem)` …; `ClientBuilder::ctx` | reshaped ×1 |
+//! | `Client.set_cache` | *(none)*: pooling is the backend's, keyed by endpoint | missing ×1 |
+//! | the same, blocking | `blocking::Client`, the same names, `.send()` | — |
+//! | `Conduit` context, `?ctx` | [`Ctx`] (`paf_core::Ctx`) | — |
 //!
-//! | CoHTTP | paf-compat |
-//! |---|---|
-//! | `Request.make ?meth ?version ?encoding ?headers ?absolute_form uri` | `Request::builder(uri)` `.meth(m)` `.version(v)` `.encoding(e)` `.headers(h)` `.absolute_form(b)` `.build()`; `Request::make(uri)` |
-//! | `Request.meth`, `resource`, `version`, `headers`, `uri`, `encoding`, `has_body`, `is_keep_alive` | [`Request::meth`], [`resource`](Request::resource), [`version`](Request::version), [`headers`](Request::headers), [`uri`](Request::uri), [`encoding`](Request::encoding), [`has_body`](Request::has_body), [`is_keep_alive`](Request::is_keep_alive) |
-//! | `Response.make ?version ?status ?encoding ?headers ()` | `Response::builder()` `.status(s)` … `.build()`; [`Response::make`] |
-//! | `Response.status`, `version`, `headers`, `encoding`, `has_body`, `is_keep_alive` | [`Response::status`], [`version`](Response::version), [`headers`](Response::headers), [`encoding`](Response::encoding), [`has_body`](Response::has_body), [`is_keep_alive`](Response::is_keep_alive) |
-//! | `{ r with headers }`, `{ r with status }` | `with_headers`, `with_status` |
-//! | `Request.compare`, `Response.compare`, `pp_hum` | `==` (`PartialEq`), `{:?}` |
+//! ## Server (`Cohttp_lwt_unix.Server`, `Cohttp.Generic.Server`)
+//!
+//! | CoHTTP | paf-compat | counted |
+//! |---|---|---|
+//! | `Server.make ?conn_closed ~callback ()` | `Server::make(callback).conn_closed(f)`; the callback answers `(Response, Body)` or a `Result` of it, whose `Err` gets CoHTTP's answer to a raised exception (`server::CallbackOutput`) | same name ×1 |
+//! | `Server.create ?timeout ?backlog ?stop ?on_exn ?ctx ?mode t` | `Server::create(mode, server)` `.stop(future)` `.grace(d)` `.hyper(builder)` `.await`; `mode` is a `server::Mode`: `` `TCP `` `Tcp(addr)` (`Mode::port(p)`), `` `TLS `` `Tls(addr, config)`, `` `Unix_domain_socket `` `UnixDomainSocket(path)`. `?timeout`, `?backlog`: `.hyper(paf_hyper::ServerBuilder)`; `?on_exn`: errors go to the `tracing` log | same name ×1 |
+//! | `Server.create` holding the server, to learn its port or stop it from elsewhere | `server.bind_tcp(addr).await` or `server.bind_unix(path).await` → `Running`; `running.wait().await` is `Server.create`'s blocking form, `Running::stop` / `StopHandle` its `?stop` | — |
+//! | `Server.callback t` | `server.handler()` (a `paf_core::server::Handler`); `server.hyper(builder)` for a paf-hyper server | reshaped ×1 |
+//! | `Server.make_response_action`, `make_expert` (`` `Expert `` answers) | *(none)*: hyper owns the connection | missing ×2 |
+//! | `conn` (callback argument) | `server::Conn` (`paf_core::server::ConnInfo`: peer, version, TLS, id) | — |
+//! | `Server.respond ?headers ~status ~body ()` | `server::respond(status, body, headers)` | same name ×1 |
+//! | `Server.respond_string ?headers ~status ~body ()` | `server::respond_string(status, body, headers)` | same name ×1 |
+//! | `Server.respond_error ?headers ?status ~body ()` | `server::respond_error(status, body, headers)` | same name ×1 |
+//! | `Server.respond_redirect ?headers ~uri ()` | `server::respond_redirect(uri, headers)` | same name ×1 |
+//! | `Server.respond_need_auth ?headers ~auth ()` | `server::respond_need_auth(&auth, headers)` | same name ×1 |
+//! | `Server.respond_not_found ?uri ()` | `server::respond_not_found(uri)` | same name ×1 |
+//! | `Server.respond_file ?headers ~fname ()` | `server::respond_file(fname, headers).await`: streamed, regular files only; `server::respond_file_under(docroot, uri, headers)` does the resolution too and never reads outside the root | same name ×1 |
+//! | `Server.resolve_local_file ~docroot ~uri` | `server::resolve_local_file(docroot, uri)`: `..` resolved inside the root, `None` for one that would leave it | same name ×1 |
+//! | `Server.resolve_file ~docroot ~uri` (deprecated) | `server::resolve_local_file(docroot, uri)` | reshaped ×1 |
+//! | `Magic_mime.lookup` | `server::mime_type(path)` | — |
+//!
+//! ## Request (`Cohttp.Request`, and `Http.Request`'s own functions)
+//!
+//! | CoHTTP | paf-compat | counted |
+//! |---|---|---|
+//! | `Request.make ?meth ?version ?encoding ?headers ?absolute_form uri` | `Request::builder(uri)` `.meth(m)` `.version(v)` `.encoding(e)` `.headers(h)` `.absolute_form(b)` `.build()`; [`Request::make`] | same name ×1 |
+//! | `Request.make_for_client ?headers ?chunked ?body_length ?absolute_form meth uri` | [`Request::make_for_client`]`(meth, uri)` `.headers(h)` `.chunked(b)` `.body_length(n)` `.absolute_form(b)` `.build()?` (`Invalid_argument` is [`Error::InvalidArgument`]) | same name ×1 |
+//! | `Request.meth`, `resource`, `version`, `headers`, `uri`, `encoding`, `has_body`, `is_keep_alive` | [`Request::meth`], [`resource`](Request::resource), [`version`](Request::version), [`headers`](Request::headers), [`uri`](Request::uri), [`encoding`](Request::encoding), [`has_body`](Request::has_body), [`is_keep_alive`](Request::is_keep_alive) | same name ×8 |
+//! | `Http.Request.requires_content_length`, `content_length`, `supports_chunked_trailers`, `add_te_trailers` | [`Request::requires_content_length`], [`content_length`](Request::content_length), [`supports_chunked_trailers`](Request::supports_chunked_trailers), [`add_te_trailers`](Request::add_te_trailers) | same name ×4 |
+//! | `Request.compare`, `pp_hum` | `==` (`PartialEq`), `{:?}` | reshaped ×2 |
+//! | `{ r with headers }` | `with_headers` | — |
+//! | `Request.read`, `make_body_reader`, `read_body_chunk`, `make_body_writer`, `write_header`, `write_body`, `write` (cohttp-lwt-unix's wire I/O) | *(none)*: hyper reads and writes the messages; bodies are [`Body`] streams | missing ×7 |
+//!
+//! ## Response (`Cohttp.Response`, and `Http.Response`'s own functions)
+//!
+//! | CoHTTP | paf-compat | counted |
+//! |---|---|---|
+//! | `Response.make ?version ?status ?encoding ?headers ()` | `Response::builder()` `.status(s)` … `.build()`; [`Response::make`] | same name ×1 |
+//! | `Response.status`, `version`, `headers`, `encoding`, `has_body` | [`Response::status`], [`version`](Response::version), [`headers`](Response::headers), [`encoding`](Response::encoding), [`has_body`](Response::has_body) | same name ×5 |
+//! | `Http.Response.is_keep_alive`, `requires_content_length ?request_meth`, `content_length` | [`Response::is_keep_alive`], [`requires_content_length`](Response::requires_content_length)`(Option<&Method>)`, [`content_length`](Response::content_length) | same name ×3 |
+//! | `Response.compare`, `pp_hum` | `==` (`PartialEq`), `{:?}` | reshaped ×2 |
+//! | `{ r with headers }`, `{ r with status }` | `with_headers`, `with_status` | — |
+//! | `Response.read`, `make_body_reader`, `read_body_chunk`, `make_body_writer`, `write_header`, `write_body`, `write` (cohttp-lwt-unix's wire I/O) | *(none)*: hyper reads and writes the messages | missing ×7 |
 //!
 //! ## Body (`Cohttp_lwt.Body`)
 //!
-//! | CoHTTP | paf-compat |
-//! |---|---|
-//! | `Body.empty`, `of_string`, `of_string_list`, `of_stream`, `of_form` | [`Body::empty`], [`Body::of_string`], [`Body::of_string_list`], [`Body::of_stream`], [`Body::of_form`] |
-//! | `Body.to_string` | [`Body::to_string`] (capped at [`body::DEFAULT_LIMIT`]; [`Body::to_string_with_limit`]) |
-//! | `Body.to_string_list`, `to_form` | [`Body::to_string_list`], [`Body::to_form`] |
-//! | `Body.is_empty`, `length`, `transfer_encoding`, `map` | [`Body::is_empty`], [`Body::length`] (and [`Body::len`]), [`Body::transfer_encoding`], [`Body::map`] |
-//! | `Body.drain_body` | [`Body::drain`] |
-//! | `Body.to_stream`, `write_body`, `create_stream` | [`Body::into_core`] (a `paf_core::Body`, a stream) |
+//! `Cohttp.Body`'s functions are the same names over the in-memory forms, served by the same [`Body`]; they are counted once, here.
 //!
-//! ## Header
+//! | CoHTTP | paf-compat | counted |
+//! |---|---|---|
+//! | `Body.empty`, `of_string`, `of_string_list`, `of_stream`, `of_form` | [`Body::empty`], [`Body::of_string`], [`Body::of_string_list`], [`Body::of_stream`], [`Body::of_form`] | same name ×5 |
+//! | `Body.to_string`, `to_string_list`, `to_form` | [`Body::to_string`] (capped at [`body::DEFAULT_LIMIT`]; [`Body::to_string_with_limit`]; bytes that are not UTF-8 are [`Error::BodyNotUtf8`]), [`Body::to_string_list`], [`Body::to_form`] | same name ×3 |
+//! | `Body.is_empty`, `length`, `transfer_encoding`, `map` | [`Body::is_empty`], [`Body::length`] (and [`Body::len`]), [`Body::transfer_encoding`], [`Body::map`] | same name ×4 |
+//! | `Body.write_body fn body` | [`Body::write_body`]`(f).await`, `f` an async closure | same name ×1 |
+//! | `Body.create_stream fn arg` | [`body::create_stream`]`(f, arg)`, `f` an async closure answering a [`transfer::Chunk`]; give it to [`Body::of_stream`] | same name ×1 |
+//! | `Body.drain_body` | [`Body::drain`] | reshaped ×1 |
+//! | `Body.to_stream` | [`Body::into_core`] (a `paf_core::Body`, a stream) | reshaped ×1 |
 //!
-//! | CoHTTP | paf-compat |
-//! |---|---|
-//! | `Header.init`, `init_with`, `of_list`, `of_list_rev`, `to_list`, `to_lines`, `to_frames`, `to_string` | [`Header::init`], [`Header::init_with`], [`Header::of_list`], [`Header::of_list_rev`], [`Header::to_list`], [`Header::to_lines`], [`Header::to_frames`], `to_string()` (`Display`) |
-//! | `Header.add`, `add_list`, `add_multi`, `add_opt`, `add_unless_exists`, `add_opt_unless_exists` | [`Header::add`], [`Header::add_list`], [`Header::add_multi`], [`Header::add_opt`], [`Header::add_unless_exists`], [`Header::add_opt_unless_exists`] |
-//! | `Header.get`, `get_multi`, `get_multi_concat ?list_value_only`, `mem` | [`Header::get`] (the last value), [`Header::get_multi`], [`Header::get_multi_concat`], [`Header::get_multi_concat_list_value_only`], [`Header::mem`] |
-//! | `Header.remove`, `replace`, `update`, `update_all`, `map`, `clean_dup` | [`Header::remove`], [`Header::replace`], [`Header::update`], [`Header::update_all`], [`Header::map`], [`Header::clean_dup`] |
-//! | `Header.iter`, `iter_ord`, `fold`, `is_empty`, `length`, `compare` | [`Header::iter`], [`Header::iter_ord`], [`Header::fold`], [`Header::is_empty`], [`Header::len`], [`Header::compare`] |
-//! | `Header.get_content_range`, `get_media_type`, `get_connection_close`, `connection`, `get_location`, `is_form` | [`Header::get_content_range`], [`Header::get_media_type`], [`Header::get_connection_close`], [`Header::connection`], [`Header::get_location`], [`Header::is_form`] |
-//! | `Header.get_transfer_encoding`, `add_transfer_encoding` | [`Header::get_transfer_encoding`], [`Header::add_transfer_encoding`] |
-//! | `Header.get_authorization`, `add_authorization`, `add_authorization_req` | [`Header::get_authorization`], [`Header::add_authorization`], [`Header::add_authorization_req`] |
-//! | `Header.get_links`, `add_links` | [`Header::get_links`], [`Header::add_links`] |
-//! | `Header.get_acceptable_media_ranges`, `_charsets`, `_encodings`, `_languages` | [`Header::get_acceptable_media_ranges`], [`Header::get_acceptable_charsets`], [`Header::get_acceptable_encodings`], [`Header::get_acceptable_languages`] |
-//! | `Header.user_agent`, `prepend_user_agent` | [`header::USER_AGENT`], [`Header::prepend_user_agent`] |
+//! ## Header (`Cohttp.Header`, which includes `Http.Header`)
+//!
+//! | CoHTTP | paf-compat | counted |
+//! |---|---|---|
+//! | `Header.init`, `init_with`, `of_list`, `of_list_rev`, `to_list`, `to_lines`, `to_frames`, `to_string` | [`Header::init`], [`Header::init_with`], [`Header::of_list`], [`Header::of_list_rev`], [`Header::to_list`], [`Header::to_lines`], [`Header::to_frames`], `to_string()` (`Display`) | same name ×8 |
+//! | `Header.add`, `add_list`, `add_multi`, `add_opt`, `add_unless_exists`, `add_opt_unless_exists` | [`Header::add`], [`Header::add_list`], [`Header::add_multi`], [`Header::add_opt`], [`Header::add_unless_exists`], [`Header::add_opt_unless_exists`] | same name ×6 |
+//! | `Header.get`, `get_multi`, `get_multi_concat ?list_value_only`, `mem` | [`Header::get`] (the last value), [`Header::get_multi`], [`Header::get_multi_concat`], [`Header::get_multi_concat_list_value_only`], [`Header::mem`] | same name ×4 |
+//! | `Header.remove`, `replace`, `update`, `update_all`, `map`, `clean_dup` | [`Header::remove`], [`Header::replace`], [`Header::update`], [`Header::update_all`], [`Header::map`], [`Header::clean_dup`] | same name ×6 |
+//! | `Header.iter`, `iter_ord`, `fold`, `is_empty`, `compare` | [`Header::iter`], [`Header::iter_ord`], [`Header::fold`], [`Header::is_empty`], [`Header::compare`] (and [`Header::len`], CoHTTP 5's `length`) | same name ×5 |
+//! | `Header.get_content_range`, `get_media_type`, `get_connection_close`, `connection`, `get_location`, `is_form` | [`Header::get_content_range`], [`Header::get_media_type`], [`Header::get_connection_close`], [`Header::connection`], [`Header::get_location`], [`Header::is_form`] | same name ×6 |
+//! | `Header.get_transfer_encoding`, `add_transfer_encoding` | [`Header::get_transfer_encoding`], [`Header::add_transfer_encoding`] | same name ×2 |
+//! | `Header.get_authorization`, `add_authorization`, `add_authorization_req` | [`Header::get_authorization`], [`Header::add_authorization`], [`Header::add_authorization_req`] | same name ×3 |
+//! | `Header.get_links`, `add_links` | [`Header::get_links`], [`Header::add_links`] | same name ×2 |
+//! | `Header.get_acceptable_media_ranges`, `_charsets`, `_encodings`, `_languages` | [`Header::get_acceptable_media_ranges`], [`Header::get_acceptable_charsets`], [`Header::get_acceptable_encodings`], [`Header::get_acceptable_languages`] | same name ×4 |
+//! | `Header.user_agent`, `prepend_user_agent` | [`header::USER_AGENT`], [`Header::prepend_user_agent`] | same name ×2 |
+//! | `Header.pp_hum` | `{:?}` | reshaped ×1 |
 //!
 //! ## Code
 //!
-//! | CoHTTP | paf-compat |
-//! |---|---|
-//! | `` `GET ``, `` `Not_found ``, `` `HTTP_1_1 `` … | [`code::Method::Get`], [`code::Status::NotFound`], [`code::Version::Http1_1`] … |
-//! | `Code.string_of_method`, `method_of_string`, `compare_method` | [`code::string_of_method`], [`code::method_of_string`], [`code::compare_method`] |
-//! | `Code.string_of_version`, `version_of_string`, `compare_version` | [`code::string_of_version`], [`code::version_of_string`], [`code::compare_version`] |
-//! | `Code.status_of_code`, `code_of_status`, `string_of_status`, `reason_phrase_of_code` | [`code::status_of_code`], [`code::code_of_status`], [`code::string_of_status`], [`code::reason_phrase_of_code`] |
-//! | `Code.is_informational`, `is_success`, `is_redirection`, `is_client_error`, `is_server_error`, `is_error` | [`code::is_informational`], [`code::is_success`], [`code::is_redirection`], [`code::is_client_error`], [`code::is_server_error`], [`code::is_error`] |
+//! | CoHTTP | paf-compat | counted |
+//! |---|---|---|
+//! | `` `GET ``, `` `Not_found ``, `` `HTTP_1_1 `` … | [`code::Method::Get`], [`code::Status::NotFound`], [`code::Version::Http1_1`] … | — |
+//! | `Code.string_of_method`, `method_of_string`, `compare_method` | [`code::string_of_method`], [`code::method_of_string`], [`code::compare_method`] | same name ×3 |
+//! | `Code.string_of_version`, `version_of_string`, `compare_version` | [`code::string_of_version`], [`code::version_of_string`], [`code::compare_version`] | same name ×3 |
+//! | `Code.status_of_code`, `code_of_status`, `string_of_status`, `reason_phrase_of_code` | [`code::status_of_code`], [`code::code_of_status`], [`code::string_of_status`], [`code::reason_phrase_of_code`] | same name ×4 |
+//! | `Code.is_informational`, `is_success`, `is_redirection`, `is_client_error`, `is_server_error`, `is_error` | [`code::is_informational`], [`code::is_success`], [`code::is_redirection`], [`code::is_client_error`], [`code::is_server_error`], [`code::is_error`] | same name ×6 |
 //!
-//! ## Cookie, Auth, Accept, Link, Transfer
+//! ## Cookie, Auth, Accept
 //!
-//! | CoHTTP | paf-compat |
-//! |---|---|
-//! | `Cookie.Set_cookie_hdr.make ?expiration ?path ?domain ?secure ?http_only cookie` | [`cookie::SetCookieHdr::make`] `.with_expiration(e)` `.with_path(p)` `.with_domain(d)` `.with_secure(b)` `.with_http_only(b)` |
-//! | `Set_cookie_hdr.serialize ?version`, `extract`, `cookie`, `value`, `expiration`, `domain`, `path`, `secure`, `http_only` | [`cookie::SetCookieHdr::serialize`] / [`serialize_version`](cookie::SetCookieHdr::serialize_version), [`extract`](cookie::SetCookieHdr::extract), [`cookie`](cookie::SetCookieHdr::cookie), [`value`](cookie::SetCookieHdr::value), [`expiration`](cookie::SetCookieHdr::expiration), [`domain`](cookie::SetCookieHdr::domain), [`path`](cookie::SetCookieHdr::path), [`secure`](cookie::SetCookieHdr::secure), [`http_only`](cookie::SetCookieHdr::http_only) |
-//! | `Cookie.Cookie_hdr.serialize`, `extract`; `` `Session ``, `` `Max_age `` | [`cookie::CookieHdr::serialize`], [`cookie::CookieHdr::extract`]; [`cookie::Expiration`] |
-//! | `Auth.string_of_credential`, `credential_of_string`, `string_of_challenge`; `` `Basic `` | [`auth::string_of_credential`], [`auth::credential_of_string`], [`auth::string_of_challenge`]; [`auth::Credential`], [`auth::Challenge`] |
-//! | `Accept.media_ranges`, `charsets`, `encodings`, `languages`, `qsort` | [`accept::media_ranges`], [`accept::charsets`], [`accept::encodings`], [`accept::languages`], [`accept::qsort`] |
-//! | `Accept.string_of_media_range(s)`, `_charset(s)`, `_encoding(s)`, `_language(s)` | [`accept::string_of_media_range`], [`accept::string_of_media_ranges`], [`accept::string_of_charset`], [`accept::string_of_charsets`], [`accept::string_of_encoding`], [`accept::string_of_encodings`], [`accept::string_of_language`], [`accept::string_of_languages`] |
-//! | `Link.of_string`, `Link.to_string`, `Link.Rel`, `Link.Arc`, `Link.Ext` | [`link::of_string`], `to_string()` (`Display`), [`link::Rel`], [`link::Arc`], [`link::Ext`] |
-//! | `Transfer.encoding` (`Chunked`, `Fixed`, `Unknown`), `chunk`, `string_of_encoding`, `has_body`, `compare_encoding` | [`transfer::Encoding`], [`transfer::Chunk`], [`transfer::string_of_encoding`], [`transfer::has_body`], [`transfer::compare_encoding`] |
+//! | CoHTTP | paf-compat | counted |
+//! |---|---|---|
+//! | `Cookie.Set_cookie_hdr.make ?expiration ?path ?domain ?secure ?http_only cookie` | [`cookie::SetCookieHdr::make`] `.with_expiration(e)` `.with_path(p)` `.with_domain(d)` `.with_secure(b)` `.with_http_only(b)` | same name ×1 |
+//! | `Set_cookie_hdr.serialize ?version`, `extract`, `cookie`, `value`, `expiration`, `domain`, `path`, `secure`, `http_only` | [`cookie::SetCookieHdr::serialize`] / [`serialize_version`](cookie::SetCookieHdr::serialize_version), [`extract`](cookie::SetCookieHdr::extract), [`cookie`](cookie::SetCookieHdr::cookie), [`value`](cookie::SetCookieHdr::value), [`expiration`](cookie::SetCookieHdr::expiration), [`domain`](cookie::SetCookieHdr::domain), [`path`](cookie::SetCookieHdr::path), [`secure`](cookie::SetCookieHdr::secure), [`http_only`](cookie::SetCookieHdr::http_only) | same name ×9 |
+//! | `Cookie.Cookie_hdr.serialize`, `extract`; `` `Session ``, `` `Max_age `` | [`cookie::CookieHdr::serialize`], [`cookie::CookieHdr::extract`]; [`cookie::Expiration`] | same name ×2 |
+//! | `Auth.string_of_credential`, `credential_of_string`, `string_of_challenge`; `` `Basic `` | [`auth::string_of_credential`], [`auth::credential_of_string`], [`auth::string_of_challenge`]; [`auth::Credential`], [`auth::Challenge`] | same name ×3 |
+//! | `Accept.media_ranges`, `charsets`, `encodings`, `languages`, `qsort` | [`accept::media_ranges`], [`accept::charsets`], [`accept::encodings`], [`accept::languages`], [`accept::qsort`] | same name ×5 |
+//! | `Accept.string_of_media_range(s)`, `_charset(s)`, `_encoding(s)`, `_language(s)` | [`accept::string_of_media_range`], [`accept::string_of_media_ranges`], [`accept::string_of_charset`], [`accept::string_of_charsets`], [`accept::string_of_encoding`], [`accept::string_of_encodings`], [`accept::string_of_language`], [`accept::string_of_languages`] | same name ×8 |
+//!
+//! ## Link
+//!
+//! | CoHTTP | paf-compat | counted |
+//! |---|---|---|
+//! | `Link.of_string`, `Link.to_string`, `Link.empty` | [`link::of_string`], `to_string()` (`Display`), [`link::Link::empty`] | same name ×3 |
+//! | `Link.Rel.extension` and the 39 relations (`Rel.alternate` … `Rel.working_copy_of`) | [`link::Rel::extension`], [`link::Rel::Alternate`] … [`link::Rel::WorkingCopyOf`] | same name ×40 |
+//! | `Link.Arc.empty` | [`link::Arc::empty`] | same name ×1 |
+//! | `Link.Ext.make ?charset ?language v`, `charset`, `language`, `value`, `map` | [`link::Ext::make`] `.with_charset(c)` `.with_language(l)`, [`charset`](link::Ext::charset), [`language`](link::Ext::language), [`value`](link::Ext::value), [`map`](link::Ext::map) | same name ×5 |
+//! | `Link.Language.of_string`, `to_string`; `Link.Charset.of_string`, `to_string` | [`link::Language::of_string`], `to_string()` (`Display`; [`as_str`](link::Language::as_str)); [`link::Charset::of_string`], `to_string()` | same name ×4 |
+//!
+//! ## Transfer, Path
+//!
+//! | CoHTTP | paf-compat | counted |
+//! |---|---|---|
+//! | `Transfer.encoding` (`Chunked`, `Fixed`, `Unknown`), `chunk` | [`transfer::Encoding`], [`transfer::Chunk`] | — |
+//! | `Transfer.string_of_encoding`, `has_body`, `Http.Transfer.compare_encoding` | [`transfer::string_of_encoding`], [`transfer::has_body`], [`transfer::compare_encoding`] | same name ×3 |
+//! | `Transfer.pp_encoding` | `{}` (`Display`) | reshaped ×1 |
+//! | `Path.normalise uri` | [`path::normalise`] (text; [`path::normalise_bytes`] keeps bytes that are not UTF-8), CoHTTP's answers, NUL and backslash included | same name ×1 |
+//! | `Path.resolve_local_file ~docroot ~uri` | `path::resolve_local_file` (feature `hyper`; the same as `server::resolve_local_file`) | same name ×1 |
+//!
+//! ## The rest of CoHTTP
+//!
+//! | CoHTTP | paf-compat | counted |
+//! |---|---|---|
+//! | `Connection.create`, `to_string`, `compare` (connection ids) | `conn.id` (`server::ConnInfo::id`), a number the server gives each connection: `to_string()`, `cmp` | reshaped ×3 |
+//! | `Conf.version` | *(none)*: CoHTTP's own version; [`header::USER_AGENT`] carries paf-compat's | missing ×1 |
+//! | `Proxy.Forward.make_servers`, `get` | *(none)*: paf's clients have no forward proxy (`absolute_form` makes a request for one) | missing ×2 |
+//! | `Cohttp_lwt.Connection`: `create`, `create_tunnel`, `connect`, `shutdown`, `close`, `is_closed`, `length`, `notify`, `call`; `exception Retry` | *(none)*: the engines own and pool connections; `callv` sends in order on one kept-alive connection, and the clients send an idempotent request again once when its connection closed unanswered (`Retry`'s case) | missing ×9 |
+//! | `Connection_cache.Make_no_cache`, `Make`, `Make_proxy`: `create`, `call` | *(none)*: pooling is the backend's, keyed by endpoint | missing ×6 |
+//! | `Cohttp_lwt_unix.Debug.activate_debug`, `debug_active`, `default_reporter` | *(none)*: logs are `tracing` events; install a subscriber (`tracing-subscriber`) at `debug` | missing ×3 |
+//! | `sexp_of_t`, `t_of_sexp` and the other converters `[@@deriving sexp]` makes | *(none)*, and not counted: no sexplib; `{:?}` prints, `==` compares | — |
+//! | `Net`, `IO`, the functors (`Make`, `Make_client`, `Make_server`), `S`, `Private` | *(none)*, and not counted: the plumbing that instantiates CoHTTP for an I/O library; paf-compat is one instantiation | — |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // Without a backend feature only the header-level modules have users: the
@@ -255,6 +329,7 @@ mod error;
 mod form;
 pub mod header;
 pub mod link;
+pub mod path;
 pub mod request;
 pub mod response;
 #[cfg(feature = "hyper")]

@@ -184,6 +184,73 @@ impl RequestBuilder {
     }
 }
 
+/// CoHTTP's `Request.make_for_client` optional arguments: set what you
+/// need, then [`build`](ForClientBuilder::build).
+#[derive(Debug, Clone)]
+pub struct ForClientBuilder {
+    meth: Method,
+    uri: http::Uri,
+    headers: Option<Header>,
+    chunked: Option<bool>,
+    body_length: Option<u64>,
+    absolute_form: bool,
+}
+
+impl ForClientBuilder {
+    /// `?headers` (default none).
+    pub fn headers(mut self, headers: Header) -> Self {
+        self.headers = Some(headers);
+        self
+    }
+
+    /// `?chunked`: `true` declares `transfer-encoding: chunked`.
+    pub fn chunked(mut self, chunked: bool) -> Self {
+        self.chunked = Some(chunked);
+        self
+    }
+
+    /// `?body_length`: declares `content-length`.
+    pub fn body_length(mut self, length: u64) -> Self {
+        self.body_length = Some(length);
+        self
+    }
+
+    /// `?absolute_form`: the resource is the whole URI (for a proxy).
+    pub fn absolute_form(mut self, on: bool) -> Self {
+        self.absolute_form = on;
+        self
+    }
+
+    /// The request, as CoHTTP's `Request.make_for_client` makes it:
+    /// [`RequestBuilder::build`] with the encoding the arguments give
+    /// (`chunked(true)`: `Chunked`; a `body_length`: `Fixed`; neither:
+    /// `Unknown`, no framing declared). Headers that already declare a
+    /// framing keep theirs. `chunked(true)` with a `body_length` is
+    /// [`Error::InvalidArgument`], where OCaml raises `Invalid_argument`.
+    pub fn build(self) -> Result<Request, Error> {
+        let encoding = match (self.chunked, self.body_length) {
+            (Some(true), Some(_)) => {
+                return Err(Error::InvalidArgument {
+                    function: "Request::make_for_client",
+                    reason: "cannot set both chunked(true) and body_length",
+                })
+            }
+            (Some(true), None) => Encoding::Chunked,
+            (_, Some(length)) => Encoding::Fixed(length),
+            (_, None) => Encoding::Unknown,
+        };
+        let builder = Request::builder(self.uri)
+            .meth(self.meth)
+            .encoding(encoding)
+            .absolute_form(self.absolute_form);
+        Ok(match self.headers {
+            Some(headers) => builder.headers(headers),
+            None => builder,
+        }
+        .build())
+    }
+}
+
 /// CoHTTP's `Uri.user` and `Uri.password`, percent-decoded.
 fn userinfo_credential(uri: &http::Uri) -> Option<Credential> {
     let (userinfo, _) = uri.authority()?.as_str().rsplit_once('@')?;
@@ -214,6 +281,32 @@ impl Request {
             version: Version::Http1_1,
             headers: Header::init(),
             encoding: None,
+            absolute_form: false,
+        }
+    }
+
+    /// CoHTTP's `Request.make_for_client ?headers ?chunked ?body_length
+    /// ?absolute_form meth uri`: a client's request, its framing declared
+    /// from `chunked` or `body_length` (see [`ForClientBuilder::build`]).
+    ///
+    /// ```
+    /// use paf_compat::{code::Method, Request};
+    ///
+    /// let uri: http::Uri = "http://example.org/upload".parse().unwrap();
+    /// let req = Request::make_for_client(Method::Put, uri.clone()).body_length(6).build()?;
+    /// assert_eq!(req.headers().get("content-length"), Some("6"));
+    /// let req = Request::make_for_client(Method::Put, uri.clone()).chunked(true).build()?;
+    /// assert_eq!(req.headers().get("transfer-encoding"), Some("chunked"));
+    /// assert!(Request::make_for_client(Method::Put, uri).chunked(true).body_length(6).build().is_err());
+    /// # Ok::<(), paf_compat::Error>(())
+    /// ```
+    pub fn make_for_client(meth: Method, uri: http::Uri) -> ForClientBuilder {
+        ForClientBuilder {
+            meth,
+            uri,
+            headers: None,
+            chunked: None,
+            body_length: None,
             absolute_form: false,
         }
     }
@@ -327,6 +420,41 @@ impl Request {
         keep_alive(&self.headers, &self.version)
     }
 
+    /// CoHTTP's `Http.Request.requires_content_length`: whether the
+    /// method is one whose request must say how long its body is (`POST`,
+    /// `PUT`, `PATCH`; RFC 9112 §6.3).
+    pub fn requires_content_length(&self) -> bool {
+        matches!(self.meth, Method::Post | Method::Put | Method::Patch)
+    }
+
+    /// CoHTTP's `Http.Request.content_length`: the last `Content-Length`
+    /// when [`requires_content_length`](Request::requires_content_length)
+    /// holds and the value is a length; `None` otherwise (a `GET` with
+    /// `Content-Length: 5` says `None`, as in CoHTTP).
+    ///
+    /// A length is digits only, as RFC 9110 §8.6 writes it (`012345` is
+    /// 12345); OCaml's `int_of_string` also reads `+5`, `0x10` and `1_0`,
+    /// which are not lengths and give `None` here.
+    pub fn content_length(&self) -> Option<u64> {
+        content_length(self.requires_content_length(), &self.headers)
+    }
+
+    /// CoHTTP's `Http.Request.supports_chunked_trailers`: whether a `TE`
+    /// field has the value `trailers`. As in CoHTTP the value is compared
+    /// whole: `TE: trailers, deflate` does not count.
+    pub fn supports_chunked_trailers(&self) -> bool {
+        self.headers.get_multi("te").contains(&"trailers")
+    }
+
+    /// CoHTTP's `Http.Request.add_te_trailers`: adds `TE: trailers` and
+    /// `Connection: TE`, saying the client takes trailer fields after a
+    /// chunked body. (Over HTTP/2 the `Connection` field is dropped, as
+    /// that protocol forbids it; `TE: trailers` stays.)
+    pub fn add_te_trailers(mut self) -> Request {
+        self.headers = self.headers.add("TE", "trailers").add("Connection", "TE");
+        self
+    }
+
     /// The same request with other headers (OCaml's `{ req with headers }`).
     pub fn with_headers(mut self, headers: Header) -> Request {
         self.headers = headers;
@@ -402,6 +530,16 @@ pub(crate) fn keep_alive(headers: &Header, version: &Version) -> bool {
     let multiplexed =
         matches!(version, Version::Other(v) if v.starts_with("HTTP/2") || v.starts_with("HTTP/3"));
     multiplexed || headers.is_keep_alive(version)
+}
+
+/// CoHTTP's `Http.content_length`, shared by requests and responses: the
+/// last `Content-Length` when the message needs one and it is a length.
+pub(crate) fn content_length(required: bool, headers: &Header) -> Option<u64> {
+    let value = headers.get("content-length").filter(|_| required)?;
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
 }
 
 /// The fields of a received message. CoHTTP's headers are byte strings and

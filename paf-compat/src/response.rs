@@ -4,8 +4,8 @@
 //! The clients hand one back with the body; a server callback returns one,
 //! usually made by the `respond_*` functions of the `server` module.
 
-use crate::code::{Status, Version};
-use crate::request::{header_of_map, keep_alive};
+use crate::code::{self, Method, Status, Version};
+use crate::request::{content_length, header_of_map, keep_alive};
 use crate::transfer::{self, Encoding, HasBody};
 use crate::Header;
 
@@ -149,6 +149,38 @@ impl Response {
     /// always keeps (CoHTTP has no HTTP/2).
     pub fn is_keep_alive(&self) -> bool {
         keep_alive(&self.headers, &self.version)
+    }
+
+    /// CoHTTP's `Http.Response.requires_content_length ?request_meth`:
+    /// whether the response must say how long its body is. Not for `204`
+    /// and `1xx`, nor for a `2xx` answering a `CONNECT` (`request_meth`),
+    /// nor when it has a `Transfer-Encoding`; for every other status yes
+    /// (RFC 9112 §6.3; a `304` or the answer to a `HEAD` may have one or
+    /// not).
+    ///
+    /// ```
+    /// use paf_compat::{code::{Method, Status}, Response};
+    ///
+    /// let ok = Response::builder().encoding(paf_compat::transfer::Encoding::Fixed(2)).build();
+    /// assert!(ok.requires_content_length(None));
+    /// assert!(!ok.requires_content_length(Some(&Method::Connect)));
+    /// // `Response::make` declares chunked framing.
+    /// assert!(!Response::make().requires_content_length(None));
+    /// ```
+    pub fn requires_content_length(&self, request_meth: Option<&Method>) -> bool {
+        match code::code_of_status(&self.status) {
+            204 | 100..=199 => false,
+            200..=299 if request_meth == Some(&Method::Connect) => false,
+            _ => !self.headers.mem("transfer-encoding"),
+        }
+    }
+
+    /// CoHTTP's `Http.Response.content_length`: the last `Content-Length`
+    /// when [`requires_content_length`](Response::requires_content_length)
+    /// (without a request method) holds and the value is a length (digits
+    /// only; see [`Request::content_length`](crate::Request::content_length)).
+    pub fn content_length(&self) -> Option<u64> {
+        content_length(self.requires_content_length(None), &self.headers)
     }
 
     /// The same response with other headers (OCaml's `{ res with headers }`).

@@ -190,3 +190,24 @@ fn blocking_respond_helpers_are_seen_as_sent() {
     );
     assert!(body.is_empty().unwrap());
 }
+
+/// `Client.map_context` on the blocking client: a host routed to the
+/// server's address by the mapped context; the original client is unchanged.
+#[test]
+fn map_context_routes_the_blocking_clients_calls() {
+    let bg = Background::start(None);
+    let addr = bg.server.as_ref().unwrap().local_addr().unwrap();
+    let plain = client();
+    let routed = plain.map_context(|ctx| {
+        ctx.route(
+            "app.local",
+            paf_compat::paf_core::ctx::Endpoint::TcpAddr(addr),
+        )
+    });
+    let (res, body) = routed.get("http://app.local/echo").send().unwrap();
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(res.headers().get("x-host"), Some("app.local"));
+    assert_eq!(body.to_string().unwrap(), "");
+    assert!(plain.context().is_none());
+    assert!(plain.get("http://app.local/echo").send().is_err());
+}

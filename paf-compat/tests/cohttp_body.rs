@@ -186,3 +186,132 @@ async fn reading_past_the_cap_is_body_too_large() {
         );
     }
 }
+
+/// A body read as text that is not UTF-8 says so, and keeps the bytes.
+#[tokio::test]
+async fn to_string_of_bytes_that_are_not_utf8_says_not_utf8() {
+    for body in [
+        Body::of_bytes(&b"ok \xff\xfe"[..]),
+        Body::of_stream(paf_compat::paf_core::Body::from(&b"ok \xff\xfe"[..])),
+    ] {
+        let err = body.to_string().await.unwrap_err();
+        assert!(err.is_not_utf8(), "{err:?}");
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
+        let paf_compat::Error::BodyNotUtf8 { offset, source } = err else {
+            unreachable!("checked above")
+        };
+        assert_eq!(offset, 3);
+        assert_eq!(source.into_bytes(), b"ok \xff\xfe");
+    }
+    let err = Body::of_string_list(["fine"])
+        .map(|_| bytes::Bytes::from_static(b"\xc3"))
+        .to_string_list()
+        .await
+        .unwrap_err();
+    assert!(err.is_not_utf8(), "{err:?}");
+}
+
+/// cohttp-lwt's `Body.write_body`: one call per string, chunk or list
+/// item, in order, none for the empty body (as `test_parser.ml` writes
+/// `Body.of_string "foobar"` through `write_body`).
+#[tokio::test]
+async fn write_body_calls_the_writer_once_per_chunk_in_order() {
+    async fn written(body: Body) -> Vec<String> {
+        let mut out = Vec::new();
+        body.write_body(|chunk| {
+            out.push(String::from_utf8_lossy(&chunk).into_owned());
+            async { Ok::<_, paf_compat::Error>(()) }
+        })
+        .await
+        .unwrap();
+        out
+    }
+    assert_eq!(written(Body::of_string("foobar")).await, ["foobar"]);
+    assert_eq!(
+        written(Body::of_string_list(["a", "b", "c"])).await,
+        ["a", "b", "c"]
+    );
+    assert_eq!(written(stream_of(&["x", "y"])).await, ["x", "y"]);
+    assert!(written(Body::empty()).await.is_empty());
+}
+
+#[tokio::test]
+async fn write_body_stops_at_the_first_error_of_the_writer_or_the_stream() {
+    let mut calls = 0;
+    let err = Body::of_string_list(["a", "b", "c"])
+        .write_body(|chunk| {
+            calls += 1;
+            async move {
+                match &chunk[..] {
+                    b"b" => Err(paf_compat::Error::BackendDisabled { backend: "test" }),
+                    _ => Ok(()),
+                }
+            }
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_backend_disabled(), "{err:?}");
+    assert_eq!(calls, 2);
+
+    let failing = paf_compat::paf_core::Body::from_stream(stream::iter([
+        Ok(bytes::Bytes::from_static(b"first")),
+        Err(std::io::Error::other("the peer went away")),
+    ]));
+    let mut seen = Vec::new();
+    let err = Body::of_stream(failing)
+        .write_body(|chunk| {
+            seen.push(chunk);
+            async { Ok::<_, paf_compat::Error>(()) }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(seen, ["first"]);
+    assert!(err.as_http().is_some(), "{err:?}");
+}
+
+/// cohttp-lwt's `Body.create_stream`: chunks until `Done`, the data of a
+/// `Final_chunk` last, and `fn` not called after it.
+#[tokio::test]
+async fn create_stream_reads_until_done_or_the_final_chunk() {
+    use std::sync::{Arc, Mutex};
+
+    use paf_compat::body::create_stream;
+    use paf_compat::transfer::Chunk;
+
+    /// A reader that hands out `chunks` in order and counts the calls.
+    fn reader(chunks: Vec<Chunk>) -> Arc<Mutex<(Vec<Chunk>, usize)>> {
+        let mut chunks = chunks;
+        chunks.reverse();
+        Arc::new(Mutex::new((chunks, 0)))
+    }
+    async fn read_body_chunk(
+        reader: Arc<Mutex<(Vec<Chunk>, usize)>>,
+    ) -> Result<Chunk, std::io::Error> {
+        let mut state = reader.lock().unwrap();
+        state.1 += 1;
+        Ok(state.0.pop().unwrap_or(Chunk::Done))
+    }
+
+    let chunk = |s: &str| Chunk::Chunk(s.as_bytes().to_vec());
+    let r = reader(vec![chunk("ab"), chunk("cd"), Chunk::Done, chunk("never")]);
+    let body = Body::of_stream(create_stream(read_body_chunk, r.clone()));
+    assert_eq!(body.to_string_list().await.unwrap(), ["ab", "cd"]);
+    assert_eq!(r.lock().unwrap().1, 3);
+
+    let r = reader(vec![
+        chunk("ab"),
+        Chunk::FinalChunk(b"end".to_vec()),
+        chunk("never"),
+    ]);
+    let body = Body::of_stream(create_stream(read_body_chunk, r.clone()));
+    assert_eq!(body.transfer_encoding(), Encoding::Chunked);
+    assert_eq!(body.to_string().await.unwrap(), "abend");
+    assert_eq!(r.lock().unwrap().1, 2, "no call after the final chunk");
+
+    let failing = |_: ()| async { Err::<Chunk, _>(std::io::Error::other("reader broke")) };
+    let err = Body::of_stream(create_stream(failing, ()))
+        .to_string()
+        .await
+        .unwrap_err();
+    assert!(err.as_http().is_some(), "{err:?}");
+}

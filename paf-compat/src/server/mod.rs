@@ -4,7 +4,7 @@
 //!
 //! The callback gets the connection's description ([`Conn`]), the
 //! [`Request`] and its [`Body`], and answers `(Response, Body)`, usually
-//! through a helper:
+//! through a helper, or a `Result` of it (see [`CallbackOutput`]):
 //!
 //! ```
 //! use paf_compat::server::{self, Conn, Server};
@@ -19,7 +19,37 @@
 //! # drop(server);
 //! ```
 //!
+//! # Running it
+//!
+//! CoHTTP's `Server.create ~mode server` is [`Server::create`]`(mode,
+//! server)`: it listens as the [`Mode`] says (TCP, TLS, a Unix socket) and
+//! its future runs until the `stop` future given with
+//! [`Create::stop`] resolves (CoHTTP's `?stop`), or for ever:
+//!
+//! ```no_run
+//! # async fn demo(server: paf_compat::Server) -> Result<(), paf_compat::Error> {
+//! use paf_compat::server::{Mode, Server};
+//!
+//! // Server.create ~mode:(`TCP (`Port 8080)) server
+//! Server::create(Mode::port(8080), server.clone()).await?;
+//! // Server.create ~stop ~mode server, `stop` being any future: a
+//! // signal, a message, a timer.
+//! let stop = tokio::time::sleep(std::time::Duration::from_secs(3600));
+//! Server::create(Mode::port(8080), server).stop(stop).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! To get the address of a port chosen by the system or a handle that
+//! stops the server from elsewhere, bind it instead:
+//! [`Server::bind_tcp`] and [`Server::bind_unix`] return a [`Running`]
+//! once listening, and [`Running::wait`] is then `Server.create`'s
+//! blocking form: it returns when a [`StopHandle`] has stopped the server
+//! and its connections have ended.
+//!
 //! # What differs from CoHTTP
+//! - A callback answering `Err` gets the answer CoHTTP gives to a callback
+//!   that raises: `500` with the body `Error: Internal Server Error`, and
+//!   the error in the log (at `warn`; CoHTTP logs at `err`).
 //! - CoHTTP's `?conn_closed` is [`Server::conn_closed`], called once when
 //!   a connection ends, with the same [`Conn`] its requests carried
 //!   ([`ConnInfo::id`] tells connections apart, as CoHTTP's `conn` does).
@@ -43,7 +73,8 @@
 
 mod file;
 
-use std::{future::Future, net::SocketAddr, path::Path, sync::Arc};
+use std::future::{Future, IntoFuture};
+use std::{fmt, net::SocketAddr, path::Path, path::PathBuf, sync::Arc, time::Duration};
 
 use paf_core::server::{
     status_response, DefaultErrorHandler, ErrorHandler, Handler, PeerAddr, ServerError,
@@ -63,7 +94,10 @@ pub use paf_hyper::{Running, StopHandle};
 /// address, the HTTP version, the TLS details.
 pub type Conn = ConnInfo;
 
-type Callback = dyn Fn(Conn, Request, Body) -> BoxFuture<'static, (Response, Body)> + Send + Sync;
+/// The callback, its answer or the text of its error.
+type Callback = dyn Fn(Conn, Request, Body) -> BoxFuture<'static, Result<(Response, Body), String>>
+    + Send
+    + Sync;
 type ConnClosed = dyn Fn(Conn) + Send + Sync;
 
 /// A server: the callback, and TLS when it serves HTTPS. Cheap to clone;
@@ -83,18 +117,119 @@ impl std::fmt::Debug for Server {
     }
 }
 
+/// What a callback may answer: `(Response, Body)`, as in CoHTTP, or a
+/// `Result` of it, for a callback that uses `?`. An `Err` (any error that
+/// can be displayed) is what an exception raised by the callback is in
+/// CoHTTP: the client gets `500` with the body `Error: Internal Server
+/// Error` ([`respond_error`]), and the error is logged at `warn` with the
+/// request's method and target.
+///
+/// ```
+/// use paf_compat::server::{self, Conn, Server};
+/// use paf_compat::{code::Status, Body, Request, Response};
+///
+/// async fn callback(_: Conn, _: Request, body: Body) -> Result<(Response, Body), paf_compat::Error> {
+///     let text = body.to_string().await?;
+///     Ok(server::respond_string(Status::Ok, text.to_uppercase(), None))
+/// }
+///
+/// let server = Server::make(callback);
+/// # drop(server);
+/// ```
+///
+/// A closure answering a `Result` names its error type somewhere, as Rust
+/// cannot infer it through `?`: `Ok::<_, MyError>(…)`.
+///
+/// The trait is sealed: the two forms above are the ones there are.
+pub trait CallbackOutput: sealed::Sealed + Send + 'static {}
+
+impl CallbackOutput for (Response, Body) {}
+
+impl<E: fmt::Display + Send + 'static> CallbackOutput for Result<(Response, Body), E> {}
+
+mod sealed {
+    use crate::{Body, Response};
+
+    pub trait Sealed {
+        /// The answer, or the error's text for the log.
+        fn into_answer(self) -> Result<(Response, Body), String>;
+    }
+
+    impl Sealed for (Response, Body) {
+        fn into_answer(self) -> Result<(Response, Body), String> {
+            Ok(self)
+        }
+    }
+
+    impl<E: std::fmt::Display> Sealed for Result<(Response, Body), E> {
+        fn into_answer(self) -> Result<(Response, Body), String> {
+            self.map_err(|e| e.to_string())
+        }
+    }
+}
+
 impl Server {
     /// CoHTTP's `Server.make ~callback ()`: `callback conn request body`
-    /// answers each request. `?conn_closed` is [`Server::conn_closed`].
+    /// answers each request, with `(Response, Body)` or a `Result` of it
+    /// ([`CallbackOutput`]: an `Err` answers CoHTTP's `500`).
+    /// `?conn_closed` is [`Server::conn_closed`].
     pub fn make<F, Fut>(callback: F) -> Server
     where
         F: Fn(Conn, Request, Body) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = (Response, Body)> + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: CallbackOutput,
     {
         Server {
-            callback: Arc::new(move |conn, request, body| Box::pin(callback(conn, request, body))),
+            callback: Arc::new(move |conn, request, body| {
+                let answer = callback(conn, request, body);
+                Box::pin(async move { sealed::Sealed::into_answer(answer.await) })
+            }),
             conn_closed: None,
             tls: None,
+        }
+    }
+
+    /// CoHTTP's `Server.create ?stop ~mode server`: listens as `mode`
+    /// says and serves `server` until the [`Create::stop`] future resolves
+    /// (CoHTTP's `?stop`); without one, for as long as the returned future
+    /// is polled. Awaiting it fails only when the listener cannot be set up
+    /// (the address is taken, the socket path is not writable).
+    ///
+    /// On a stop, the listener closes at once and requests in flight get
+    /// [`Create::grace`] (10 s unless told) to finish before the
+    /// connections are closed; then the future returns. Dropping the
+    /// future stops the server in the same way, without waiting.
+    ///
+    /// [`Running::wait`] after [`Server::bind_tcp`] is the same with the
+    /// address known once listening and a [`StopHandle`] in hand.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), paf_compat::Error> {
+    /// use paf_compat::server::{self, Conn, Mode, Server};
+    /// use paf_compat::{code::Status, Body, Request};
+    ///
+    /// let server = Server::make(|_: Conn, _: Request, _: Body| async {
+    ///     server::respond_string(Status::Ok, "hello", None)
+    /// });
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let mode = Mode::Tcp("127.0.0.1:0".parse().unwrap());
+    /// let serving = tokio::spawn(async move {
+    ///     Server::create(mode, server)
+    ///         .stop(async { stopped.await.unwrap_or_default() })
+    ///         .await
+    /// });
+    /// stop.send(()).unwrap_or_default();
+    /// serving.await.unwrap()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn create(mode: Mode, server: Server) -> Create {
+        Create {
+            mode,
+            server,
+            stop: None,
+            grace: Create::DEFAULT_GRACE,
+            builder: None,
         }
     }
 
@@ -152,10 +287,12 @@ impl Server {
             .build(self.handler())
     }
 
-    /// CoHTTP's `` Server.create ~mode:(`TCP (`Port p)) server ``: listens on
-    /// `addr` (port 0 picks one: see [`Running::local_addr`]) and serves in
-    /// a spawned task until [`Running::stop`] or a [`StopHandle`] stops it
-    /// (CoHTTP's `?stop`).
+    /// CoHTTP's `` Server.create ~mode:(`TCP (`Port p)) server ``, in two
+    /// steps: listens on `addr` (port 0 picks one: see
+    /// [`Running::local_addr`]) and serves in a spawned task until
+    /// [`Running::stop`] or a [`StopHandle`] stops it (CoHTTP's `?stop`);
+    /// [`Running::wait`] then waits as `Server.create` does. One step is
+    /// [`Server::create`].
     pub async fn bind_tcp(&self, addr: SocketAddr) -> Result<Running, Error> {
         let server = self.hyper(paf_hyper::Server::builder());
         Ok(server.bind_tcp(addr).await?)
@@ -190,7 +327,14 @@ async fn answer(
             .unwrap_or_else(|_| status_response(http::StatusCode::BAD_REQUEST));
     }
     let request = Request::of_http(&parts);
-    let (response, body) = callback(conn, request, Body::of_stream(body)).await;
+    let (response, body) = match callback(conn, request, Body::of_stream(body)).await {
+        Ok(answer) => answer,
+        Err(error) => {
+            // CoHTTP logs a raised exception and answers as for a panic.
+            tracing::warn!(method = %parts.method, target = %parts.uri, %error, "the callback failed");
+            return internal_server_error();
+        }
+    };
     // The length of the body a GET would have had: a HEAD answer carries
     // no body, and its Content-Length says what the representation's is
     // (as cohttp_server_lwt answers HEAD).
@@ -309,6 +453,149 @@ pub fn respond_not_found(uri: Option<&str>) -> (Response, Body) {
         Some(uri) => format!("Not found: {uri}"),
     };
     respond_string(Status::NotFound, body, None)
+}
+
+/// Where [`Server::create`] listens: Conduit's server modes, which CoHTTP's
+/// `Server.create ~mode` takes.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Mode {
+    /// `` `TCP (`Port p) ``: plain HTTP (HTTP/1.1 and HTTP/2 with prior
+    /// knowledge) on this address; [`Mode::port`] gives Conduit's
+    /// address for a port. A [`Server::tls`] configuration still applies.
+    Tcp(SocketAddr),
+    /// `` `TLS (`Crt_file_path c, `Key_file_path k, pass, `Port p) ``:
+    /// HTTPS on this address with this configuration, made from the
+    /// certificate and key with
+    /// [`paf_core::tls::server_config_from_pem`]. It replaces a
+    /// [`Server::tls`] configuration.
+    Tls(SocketAddr, Arc<paf_core::rustls::ServerConfig>),
+    /// `` `Unix_domain_socket (`File path) ``: a Unix socket at this path,
+    /// removed when the server stops.
+    #[cfg(unix)]
+    UnixDomainSocket(PathBuf),
+}
+
+impl Mode {
+    /// `` `TCP (`Port port) ``: every IPv4 interface (`0.0.0.0`), as
+    /// Conduit binds a port.
+    pub fn port(port: u16) -> Mode {
+        Mode::Tcp(SocketAddr::from(([0, 0, 0, 0], port)))
+    }
+}
+
+impl Default for Mode {
+    /// CoHTTP's default mode, `` `TCP (`Port 8080) ``.
+    fn default() -> Self {
+        Mode::port(8080)
+    }
+}
+
+impl fmt::Debug for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mode::Tcp(addr) => f.debug_tuple("Tcp").field(addr).finish(),
+            Mode::Tls(addr, _) => f.debug_tuple("Tls").field(addr).finish_non_exhaustive(),
+            #[cfg(unix)]
+            Mode::UnixDomainSocket(path) => f.debug_tuple("UnixDomainSocket").field(path).finish(),
+        }
+    }
+}
+
+/// A server to run, from [`Server::create`]: CoHTTP's optional arguments
+/// of `Server.create` as methods. Await it to run the server.
+#[must_use = "a server runs only when awaited"]
+pub struct Create {
+    mode: Mode,
+    server: Server,
+    stop: Option<BoxFuture<'static, ()>>,
+    grace: Duration,
+    builder: Option<paf_hyper::ServerBuilder>,
+}
+
+impl fmt::Debug for Create {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Create")
+            .field("mode", &self.mode)
+            .field("stop", &self.stop.is_some())
+            .field("grace", &self.grace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Create {
+    /// How long requests in flight may take to finish once the server is
+    /// stopped, unless [`Create::grace`] says otherwise.
+    pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+    /// CoHTTP's `?stop`: the server stops when `stop` resolves.
+    pub fn stop(mut self, stop: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.stop = Some(Box::pin(stop));
+        self
+    }
+
+    /// How long requests in flight may take to finish after a stop (CoHTTP
+    /// lets them run on; paf closes what is still open after this).
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// CoHTTP's `?timeout` and `?backlog`: paf-hyper's limits and timeouts
+    /// from this builder (see [`Server::hyper`]).
+    pub fn hyper(mut self, builder: paf_hyper::ServerBuilder) -> Self {
+        self.builder = Some(builder);
+        self
+    }
+
+    async fn run(self) -> Result<(), Error> {
+        let Create {
+            mode,
+            server,
+            stop,
+            grace,
+            builder,
+        } = self;
+        let server = match &mode {
+            Mode::Tls(_, config) => server.tls(config.clone()),
+            _ => server,
+        };
+        let hyper = server.hyper(builder.unwrap_or_default());
+        let running = match mode {
+            Mode::Tcp(addr) | Mode::Tls(addr, _) => hyper.bind_tcp(addr).await?,
+            #[cfg(unix)]
+            Mode::UnixDomainSocket(path) => hyper.bind_unix(path).await?,
+        };
+        let _stop_on_drop = StopOnDrop(running.stop_handle(), grace);
+        match stop {
+            Some(stop) => {
+                stop.await;
+                running.stop(grace).await;
+            }
+            // Nothing but dropping this future stops the server.
+            None => running.wait().await,
+        }
+        Ok(())
+    }
+}
+
+impl IntoFuture for Create {
+    type Output = Result<(), Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// Stops the server when [`Server::create`]'s future is dropped: a server
+/// nobody awaits any more would otherwise run on with nobody to stop it.
+struct StopOnDrop(StopHandle, Duration);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop(self.1);
+    }
 }
 
 /// Calls CoHTTP's `conn_closed` at each connection's end.
