@@ -85,7 +85,7 @@ impl Backoff {
 
 /// A random number in `[0, 1]`; 0 when the system's generator fails
 /// (jitter is a nicety, not worth an error).
-fn unit_random() -> f64 {
+pub(crate) fn unit_random() -> f64 {
     use ring::rand::SecureRandom;
     let mut bytes = [0u8; 4];
     match ring::rand::SystemRandom::new().fill(&mut bytes) {

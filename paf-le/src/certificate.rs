@@ -124,6 +124,19 @@ impl Certificate {
         self.key.clone_key()
     }
 
+    /// The leaf's serial number in hexadecimal, as `openssl x509 -serial`
+    /// shows it: what tells two certificates for the same names apart in
+    /// a log. `None` when it cannot be read.
+    pub fn serial_hex(&self) -> Option<String> {
+        x509::serial(self.leaf()).map(|serial| {
+            serial
+                .iter()
+                .skip_while(|b| **b == 0)
+                .map(|b| format!("{b:02X}"))
+                .collect()
+        })
+    }
+
     /// The start of the leaf's validity period.
     pub fn not_before(&self) -> SystemTime {
         self.not_before
@@ -190,6 +203,8 @@ mod tests {
         assert_eq!(again.not_after(), cert.not_after());
         cert.certified_key().unwrap();
         cert.server_config().unwrap();
+        let serial = cert.serial_hex().unwrap();
+        assert!(!serial.is_empty() && serial.chars().all(|c| c.is_ascii_hexdigit()));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use paf_core::{client::Client, Ctx};
 use rustls::pki_types::DnsName;
 
 use crate::{
-    challenge::Challenges,
+    challenge::{ChallengeType, Challenges, DnsProvider},
     error::{Error, Result},
     layout::Layout,
     renew::DEFAULT_RENEW_FRACTION,
@@ -219,26 +219,37 @@ pub(crate) enum Name {
 }
 
 impl Name {
-    fn parse(name: &str) -> Result<Name> {
+    /// A host name, a wildcard (`*.example.org`) or an IP address; whether
+    /// a wildcard can be validated is checked against the challenge types
+    /// by [`parse_names`].
+    pub(crate) fn parse(name: &str) -> Result<Name> {
         if let Ok(ip) = name.parse::<IpAddr>() {
             return Ok(Name::Ip(ip));
         }
-        if name.starts_with("*.") {
-            return Err(Error::config(format!(
-                "{name:?} is a wildcard name: HTTP-01 cannot validate wildcards"
-            )));
-        }
-        let dns = DnsName::try_from(name)
+        let (wildcard, base) = match name.strip_prefix("*.") {
+            Some(base) => (true, base),
+            None => (false, name),
+        };
+        let dns = DnsName::try_from(base)
             .map_err(|_| Error::config(format!("{name:?} is not a valid host name")))?;
         let dns = dns.as_ref().trim_end_matches('.').to_ascii_lowercase();
-        if !dns.contains('.') && dns != "localhost" {
+        if !dns.contains('.') && (wildcard || dns != "localhost") {
             // A CA only issues for names under a public suffix, and pebble
             // for anything with a dot; a bare label is almost surely a typo.
             return Err(Error::config(format!(
                 "{name:?} is not a fully qualified host name"
             )));
         }
-        Ok(Name::Dns(dns))
+        if dns.contains('*') {
+            return Err(Error::config(format!(
+                "{name:?}: a wildcard can only be the whole first label (*.example.org)"
+            )));
+        }
+        Ok(Name::Dns(if wildcard { format!("*.{dns}") } else { dns }))
+    }
+
+    pub(crate) fn is_wildcard(&self) -> bool {
+        matches!(self, Name::Dns(name) if name.starts_with("*."))
     }
 
     pub(crate) fn identifier(&self) -> instant_acme::Identifier {
@@ -278,6 +289,9 @@ pub struct Config {
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) layout: Layout,
     pub(crate) challenges: Challenges,
+    pub(crate) challenge_types: Vec<ChallengeType>,
+    pub(crate) dns_provider: Option<Arc<dyn DnsProvider>>,
+    pub(crate) dns_propagation_delay: Duration,
     pub(crate) poll_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) renew_fraction: f64,
@@ -296,6 +310,8 @@ impl fmt::Debug for Config {
             .field("http", &self.http.backend())
             .field("challenge_addr", &self.challenge_addr)
             .field("storage", &self.storage)
+            .field("challenge_types", &self.challenge_types)
+            .field("dns_provider", &self.dns_provider)
             .field("poll_timeout", &self.poll_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("renew_fraction", &self.renew_fraction)
@@ -306,8 +322,8 @@ impl fmt::Debug for Config {
 
 impl Config {
     /// A builder with the defaults: Let's Encrypt staging, a generated
-    /// account key, an ECDSA P-256 certificate key, challenges answered on
-    /// `0.0.0.0:80`, kept in memory only ([`MemoryStorage`]).
+    /// account key, an ECDSA P-256 certificate key, HTTP-01 challenges
+    /// answered on `0.0.0.0:80`, kept in memory only ([`MemoryStorage`]).
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()
     }
@@ -327,10 +343,36 @@ impl Config {
         &self.directory
     }
 
-    /// The store provisioning writes challenge answers to; serve it with
-    /// [`ChallengeHandler`](crate::ChallengeHandler).
+    /// The store provisioning writes challenge answers to, backed by the
+    /// configuration's storage; serve it with
+    /// [`ChallengeHandler`](crate::ChallengeHandler) (HTTP-01) and from the
+    /// HTTPS resolver (TLS-ALPN-01).
     pub fn challenges(&self) -> &Challenges {
         &self.challenges
+    }
+
+    /// The challenge types tried, in order of preference (see
+    /// [`ConfigBuilder::challenge_types`]).
+    pub fn challenge_types(&self) -> &[ChallengeType] {
+        &self.challenge_types
+    }
+
+    /// This configuration for another set of names: the same CA, account,
+    /// storage, challenges and settings, the storage keys of those names.
+    ///
+    /// Fails with [`Error::Config`] as [`ConfigBuilder::build`] does for
+    /// names it refuses.
+    pub fn for_names<I, S>(&self, names: I) -> Result<Config>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let names: Vec<String> = names.into_iter().map(|n| n.as_ref().to_string()).collect();
+        let names = parse_names(&names, &self.challenge_types)?;
+        let mut config = self.clone();
+        config.layout = Layout::new(self.directory.url(), &names);
+        config.names = names;
+        Ok(config)
     }
 
     /// Where [`provision_with_challenge_server`](crate::provision_with_challenge_server)
@@ -380,6 +422,9 @@ pub struct ConfigBuilder {
     challenge_addr: SocketAddr,
     storage: Option<Arc<dyn Storage>>,
     challenges: Option<Challenges>,
+    challenge_types: Vec<ChallengeType>,
+    dns_provider: Option<Arc<dyn DnsProvider>>,
+    dns_propagation_delay: Duration,
     poll_timeout: Duration,
     request_timeout: Duration,
     renew_fraction: f64,
@@ -401,6 +446,9 @@ impl Default for ConfigBuilder {
             challenge_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 80),
             storage: None,
             challenges: None,
+            challenge_types: vec![ChallengeType::Http01],
+            dns_provider: None,
+            dns_propagation_delay: Duration::ZERO,
             poll_timeout: DEFAULT_POLL_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             renew_fraction: DEFAULT_RENEW_FRACTION,
@@ -419,14 +467,16 @@ impl fmt::Debug for ConfigBuilder {
             .field("directory", &self.directory)
             .field("challenge_addr", &self.challenge_addr)
             .field("storage", &self.storage)
+            .field("challenge_types", &self.challenge_types)
             .finish_non_exhaustive()
     }
 }
 
 impl ConfigBuilder {
-    /// Adds a name to the certificate: a host name (`example.org`) or an IP
-    /// address, if the CA issues for those. Wildcards cannot be validated
-    /// over HTTP-01 and are refused.
+    /// Adds a name to the certificate: a host name (`example.org`), a
+    /// wildcard (`*.example.org`, which only DNS-01 can validate: see
+    /// [`challenge_types`](ConfigBuilder::challenge_types)) or an IP
+    /// address, if the CA issues for those.
     pub fn hostname(mut self, name: impl Into<String>) -> Self {
         self.hostnames.push(name.into());
         self
@@ -546,6 +596,42 @@ impl ConfigBuilder {
         self
     }
 
+    /// The challenge types to prove control of the names with, in order of
+    /// preference (default `[Http01]`).
+    ///
+    /// For each name the first type the CA offers and that can validate it
+    /// is used (only [`Dns01`](ChallengeType::Dns01) validates wildcards;
+    /// [`TlsAlpn01`](ChallengeType::TlsAlpn01) no IP address). When the CA
+    /// fails a name's challenge of one type, the order is placed again
+    /// without that type, as long as another remains: `[TlsAlpn01, Http01]`
+    /// falls back to HTTP-01 when port 443 is not reachable.
+    /// [`Dns01`](ChallengeType::Dns01) needs a
+    /// [`dns_provider`](ConfigBuilder::dns_provider).
+    pub fn challenge_types(mut self, types: impl IntoIterator<Item = ChallengeType>) -> Self {
+        self.challenge_types = Vec::new();
+        for kind in types {
+            if !self.challenge_types.contains(&kind) {
+                self.challenge_types.push(kind);
+            }
+        }
+        self
+    }
+
+    /// Sets and removes DNS-01 TXT records through this provider.
+    pub fn dns_provider(mut self, provider: Arc<dyn DnsProvider>) -> Self {
+        self.dns_provider = Some(provider);
+        self
+    }
+
+    /// Waits this long after the DNS provider set the TXT records before
+    /// telling the CA to look (default none: the provider returns once
+    /// they are served). DNS hosts whose changes take time to reach their
+    /// servers want a minute or two.
+    pub fn dns_propagation_delay(mut self, delay: Duration) -> Self {
+        self.dns_propagation_delay = delay;
+        self
+    }
+
     /// Writes challenge answers to this store, to share it with a server
     /// already running (by default each config has its own).
     pub fn challenges(mut self, challenges: Challenges) -> Self {
@@ -569,8 +655,9 @@ impl ConfigBuilder {
 
     /// Checks the configuration and builds the HTTP client.
     ///
-    /// Fails with [`Error::Config`] for no name, a wildcard or malformed
-    /// name, a malformed e-mail address, a seed shorter than
+    /// Fails with [`Error::Config`] for no name, a malformed name, a
+    /// wildcard without DNS-01, no challenge type, DNS-01 without a
+    /// provider, a malformed e-mail address, a seed shorter than
     /// [`MIN_SEED_LEN`], or an HTTP client given together with a context or
     /// extra CA; with [`Error::Unsupported`] for RSA key generation; with
     /// [`Error::Paf`] for an extra CA PEM that does not parse.
@@ -578,13 +665,25 @@ impl ConfigBuilder {
         if self.hostnames.is_empty() {
             return Err(Error::config("no hostname to get a certificate for"));
         }
-        let mut names: Vec<Name> = Vec::with_capacity(self.hostnames.len());
-        for name in &self.hostnames {
-            let name = Name::parse(name)?;
-            if !names.contains(&name) {
-                names.push(name);
-            }
+        self.build_settings()
+    }
+
+    /// [`build`](ConfigBuilder::build) without names, for the certificate
+    /// manager, which has a configuration per certificate
+    /// ([`Config::for_names`]).
+    pub(crate) fn build_settings(self) -> Result<Config> {
+        if self.challenge_types.is_empty() {
+            return Err(Error::config(
+                "no challenge type to validate the names with",
+            ));
         }
+        if self.challenge_types.contains(&ChallengeType::Dns01) && self.dns_provider.is_none() {
+            return Err(Error::config(
+                "dns-01 is a configured challenge type, but no DNS provider sets the TXT \
+                 records (ConfigBuilder::dns_provider)",
+            ));
+        }
+        let names = parse_names(&self.hostnames, &self.challenge_types)?;
         let contact = self.contact.as_deref().map(mailto).transpose()?;
         if let AccountKey::Seed(seed) = &self.account_key {
             if seed.len() < MIN_SEED_LEN {
@@ -640,6 +739,15 @@ impl ConfigBuilder {
             }
         };
         let layout = Layout::new(self.directory.url(), &names);
+        let storage = self
+            .storage
+            .unwrap_or_else(|| Arc::new(MemoryStorage::new()));
+        // Answers go through the storage too, so that instances sharing
+        // it answer for each other.
+        let challenges = self
+            .challenges
+            .unwrap_or_default()
+            .with_storage(storage.clone());
         Ok(Config {
             layout,
             names,
@@ -650,16 +758,41 @@ impl ConfigBuilder {
             directory: self.directory,
             http,
             challenge_addr: self.challenge_addr,
-            storage: self
-                .storage
-                .unwrap_or_else(|| Arc::new(MemoryStorage::new())),
-            challenges: self.challenges.unwrap_or_default(),
+            storage,
+            challenges,
+            challenge_types: self.challenge_types,
+            dns_provider: self.dns_provider,
+            dns_propagation_delay: self.dns_propagation_delay,
             poll_timeout: self.poll_timeout,
             request_timeout: self.request_timeout,
             renew_fraction: self.renew_fraction,
             lock_lease: self.lock_lease,
         })
     }
+}
+
+/// The names of one certificate, checked, lowercased, without repeats; a
+/// wildcard only when DNS-01 can validate it.
+pub(crate) fn parse_names(hostnames: &[String], types: &[ChallengeType]) -> Result<Vec<Name>> {
+    let mut names: Vec<Name> = Vec::with_capacity(hostnames.len());
+    for text in hostnames {
+        let name = Name::parse(text)?;
+        if name.is_wildcard() && !types.contains(&ChallengeType::Dns01) {
+            return Err(Error::config(format!(
+                "{text:?} is a wildcard name: only DNS-01 can validate wildcards, and the \
+                 challenge types are {}",
+                types
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    Ok(names)
 }
 
 /// `someone@example.org` (or `mailto:someone@example.org`) as the contact
@@ -820,6 +953,75 @@ mod tests {
             .unwrap();
     }
 
+    #[derive(Debug)]
+    struct NoDns;
+
+    impl DnsProvider for NoDns {
+        fn set_txt<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a str,
+        ) -> paf_core::BoxFuture<'a, Result<(), paf_core::BoxError>> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn clear_txt<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a str,
+        ) -> paf_core::BoxFuture<'a, Result<(), paf_core::BoxError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[test]
+    fn wildcards_need_dns_01_and_dns_01_needs_a_provider() {
+        let err = Config::builder()
+            .hostname("*.example.org")
+            .challenge_types([ChallengeType::TlsAlpn01, ChallengeType::Http01])
+            .build()
+            .unwrap_err();
+        assert!(
+            err.is_config() && err.to_string().contains("DNS-01"),
+            "{err}"
+        );
+        let err = Config::builder()
+            .hostname("example.org")
+            .challenge_types([ChallengeType::Dns01])
+            .build()
+            .unwrap_err();
+        assert!(
+            err.is_config() && err.to_string().contains("DNS provider"),
+            "{err}"
+        );
+        let err = Config::builder()
+            .hostname("example.org")
+            .challenge_types([])
+            .build()
+            .unwrap_err();
+        assert!(err.is_config(), "{err}");
+
+        let config = Config::builder()
+            .hostnames(["*.Example.org", "example.org", "*.example.org"])
+            .challenge_types([ChallengeType::Dns01, ChallengeType::Dns01])
+            .dns_provider(Arc::new(NoDns))
+            .build()
+            .unwrap();
+        assert_eq!(config.hostnames(), ["*.example.org", "example.org"]);
+        assert_eq!(config.challenge_types(), [ChallengeType::Dns01]);
+        for bad in ["*.org", "a.*.example.org", "**.example.org", "*example.org"] {
+            let err = config.for_names([bad]).unwrap_err();
+            assert!(err.is_config(), "{bad:?}");
+        }
+        let other = config.for_names(["b.example.org"]).unwrap();
+        assert_eq!(other.hostnames(), ["b.example.org"]);
+        assert_ne!(
+            other.certificate_storage_key(),
+            config.certificate_storage_key()
+        );
+        assert_eq!(other.account_storage_key(), config.account_storage_key());
+    }
+
     #[test]
     fn defaults_are_staging_and_port_80() {
         let config = Config::builder().hostname("example.org").build().unwrap();
@@ -828,5 +1030,10 @@ mod tests {
         assert_eq!(config.challenge_addr().port(), 80);
         assert!(format!("{:?}", config.storage()).starts_with("MemoryStorage"));
         assert_eq!(config.renew_fraction(), DEFAULT_RENEW_FRACTION);
+        assert_eq!(config.challenge_types(), [ChallengeType::Http01]);
+        assert!(
+            config.challenges().storage().is_some(),
+            "answers go through the storage"
+        );
     }
 }

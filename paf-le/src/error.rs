@@ -145,6 +145,18 @@ pub enum Error {
         source: paf_core::Error,
     },
 
+    /// The DNS provider failed to set or remove a DNS-01 TXT record.
+    #[error("the DNS provider could not {action} the TXT record {record}")]
+    Dns {
+        /// `set` or `clear`.
+        action: &'static str,
+        /// The record's name (`_acme-challenge.example.org`).
+        record: String,
+        /// The provider's error.
+        #[source]
+        source: BoxError,
+    },
+
     /// A paf-core error: building a TLS configuration, parsing PEM.
     #[error(transparent)]
     Paf(#[from] paf_core::Error),

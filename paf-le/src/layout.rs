@@ -73,14 +73,19 @@ fn certificate_id(names: &[Name]) -> String {
     )
 }
 
-/// `text` as one key segment: characters keys do not allow (an IPv6
-/// address's colons, a bracket) become `_`, and it never starts with a dot.
+/// `text` as one key segment: a wildcard's `*` becomes `@`, other
+/// characters keys do not allow (an IPv6 address's colons, a bracket)
+/// `_`, and it never starts with a dot.
 fn segment(text: &str) -> String {
     let mut out: String = text
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+' | '@') {
                 c
+            } else if c == '*' {
+                // A wildcard's star: `@` is in no host name, so
+                // `*.example.org` cannot meet another name's key.
+                '@'
             } else {
                 '_'
             }
@@ -133,6 +138,9 @@ mod tests {
         ] {
             check_key(key).unwrap();
         }
+        let wildcard = Layout::new("https://ca.example/dir", &names(&["*.example.org"]));
+        assert!(wildcard.bundle.ends_with("/@.example.org/bundle.pem"));
+        check_key(&wildcard.bundle).unwrap();
         let v6 = Layout::new("https://[::1]:14000/dir", &names(&["2001:db8::1"]));
         check_key(&v6.bundle).unwrap();
         check_key(&v6.account).unwrap();

@@ -89,24 +89,41 @@ pub async fn stored_certificate(config: &Config) -> Result<Option<Certificate>> 
 
 /// What the caller will take.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Want {
+pub(crate) enum Want<'a> {
     /// A stored certificate that, at `now`, is not past `fraction` of its
-    /// lifetime; else a new one.
-    Usable { now: SystemTime, fraction: f64 },
+    /// lifetime and is not `replacing` (the one being renewed, which the
+    /// CA may want replaced early: ARI); else a new one, which replaces it.
+    Usable {
+        now: SystemTime,
+        fraction: f64,
+        replacing: Option<&'a Certificate>,
+    },
     /// A new certificate, whatever is stored.
     New,
 }
 
-impl Want {
-    fn usable_now(config: &Config) -> Want {
+impl Want<'_> {
+    fn usable_now(config: &Config) -> Want<'static> {
         Want::Usable {
             now: SystemTime::now(),
             fraction: config.renew_fraction,
+            replacing: None,
+        }
+    }
+
+    fn replacing(&self) -> Option<&Certificate> {
+        match self {
+            Want::Usable { replacing, .. } => *replacing,
+            Want::New => None,
         }
     }
 }
 
-pub(crate) async fn run(config: &Config, want: Want, challenge_server: bool) -> Result<Obtained> {
+pub(crate) async fn run(
+    config: &Config,
+    want: Want<'_>,
+    challenge_server: bool,
+) -> Result<Obtained> {
     if let Some(stored) = usable_stored(config, want).await? {
         return Ok(stored);
     }
@@ -122,7 +139,7 @@ pub(crate) async fn run(config: &Config, want: Want, challenge_server: bool) -> 
         if let Some(stored) = usable_stored(config, want).await? {
             return Ok(stored);
         }
-        let order = provision::order_and_store(config);
+        let order = provision::order_and_store(config, want.replacing());
         let limit = work_limit(lease);
         let ordered = if challenge_server {
             tokio::time::timeout(limit, provision::serving_challenges(config, order)).await
@@ -149,18 +166,45 @@ fn work_limit(lease: Duration) -> Duration {
     lease.saturating_sub((lease / 10).min(Duration::from_secs(30)))
 }
 
-async fn usable_stored(config: &Config, want: Want) -> Result<Option<Obtained>> {
-    let Want::Usable { now, fraction } = want else {
-        return Ok(None);
-    };
-    let certificate = match stored_certificate(config).await {
-        Ok(Some(certificate)) => certificate,
-        Ok(None) => return Ok(None),
+/// The stored certificate, `None` when there is none or it is damaged
+/// (which is logged: a new order replaces it).
+async fn stored_or_none(config: &Config) -> Result<Option<Certificate>> {
+    match stored_certificate(config).await {
         Err(err @ Error::Corrupt { .. }) => {
             warn!(error = %err, "ordering a new certificate instead");
-            return Ok(None);
+            Ok(None)
         }
-        Err(err) => return Err(err),
+        stored => stored,
+    }
+}
+
+/// A stored certificate for the configuration that can be served at
+/// `now`: not damaged, covering every name, not expired; due for renewal
+/// or not. What a certificate manager serves at start while it renews.
+pub(crate) async fn servable_stored(
+    config: &Config,
+    now: SystemTime,
+) -> Result<Option<Certificate>> {
+    let Some(certificate) = stored_or_none(config).await? else {
+        return Ok(None);
+    };
+    let servable = covers(&certificate, &config.names)
+        && certificate.not_before() <= now
+        && now < certificate.not_after();
+    Ok(servable.then_some(certificate))
+}
+
+async fn usable_stored(config: &Config, want: Want<'_>) -> Result<Option<Obtained>> {
+    let Want::Usable {
+        now,
+        fraction,
+        replacing,
+    } = want
+    else {
+        return Ok(None);
+    };
+    let Some(certificate) = stored_or_none(config).await? else {
+        return Ok(None);
     };
     let key = config.certificate_storage_key();
     if !covers(&certificate, &config.names) {
@@ -168,6 +212,10 @@ async fn usable_stored(config: &Config, want: Want) -> Result<Option<Obtained>> 
             key,
             "the stored certificate does not cover every configured name"
         );
+        return Ok(None);
+    }
+    if replacing.is_some_and(|old| old.leaf() == certificate.leaf()) {
+        info!(key, "the stored certificate is the one being renewed");
         return Ok(None);
     }
     let due = certificate.renew_at(fraction);
@@ -244,6 +292,7 @@ mod tests {
         let before_due = Want::Usable {
             now: cert.not_before(),
             fraction: 2.0 / 3.0,
+            replacing: None,
         };
         let obtained = run(&config, before_due, false).await.unwrap();
         assert_eq!(obtained.origin, Origin::Stored);

@@ -22,7 +22,7 @@ use std::{
         atomic::{AtomicBool, Ordering},
         Arc,
     },
-    time::{Duration, SystemTime},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use paf_core::BoxFuture;
@@ -33,6 +33,7 @@ use tokio::{
 use tracing::{error, info, warn};
 
 use crate::{
+    ari,
     backoff::Backoff,
     certificate::Certificate,
     config::Config,
@@ -130,24 +131,48 @@ impl Clock for ManualClock {
     }
 }
 
-/// What the renewal task did: each outcome, as it happens.
+/// What a renewal task did: each outcome, as it happens.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum RenewalEvent {
+    /// A task that started without a certificate put its first one in
+    /// service: the stored one (valid, and renewed next if due) or a new
+    /// one. Only [`CertManager`](crate::CertManager) tasks start so.
+    #[non_exhaustive]
+    Loaded {
+        /// The names of the certificate.
+        names: Arc<[String]>,
+        /// [`Origin::Stored`] or [`Origin::Issued`].
+        origin: Origin,
+        /// Its serial number in hexadecimal
+        /// ([`Certificate::serial_hex`]).
+        serial: Option<String>,
+        /// The end of its validity.
+        not_after: SystemTime,
+        /// When it is due for renewal, by the task's clock.
+        next_renewal: SystemTime,
+    },
     /// A certificate was put in the resolver.
     #[non_exhaustive]
     Renewed {
+        /// The names of the certificate.
+        names: Arc<[String]>,
         /// [`Origin::Issued`], or [`Origin::Stored`] when another process
         /// sharing the storage had renewed it already.
         origin: Origin,
+        /// The new certificate's serial number in hexadecimal
+        /// ([`Certificate::serial_hex`]).
+        serial: Option<String>,
         /// The end of the new certificate's validity.
         not_after: SystemTime,
         /// When it is due for renewal, by the task's clock.
         next_renewal: SystemTime,
     },
-    /// A renewal failed; the served certificate stays.
+    /// A renewal (or a first order) failed; a served certificate stays.
     #[non_exhaustive]
     Failed {
+        /// The names of the certificate.
+        names: Arc<[String]>,
         /// Why.
         error: Arc<Error>,
         /// Failures in a row, this one included.
@@ -163,7 +188,18 @@ pub enum RenewalEvent {
     },
 }
 
-type EventCallback = Arc<dyn Fn(&RenewalEvent) + Send + Sync>;
+impl RenewalEvent {
+    /// The names of the certificate the event is about.
+    pub fn names(&self) -> &[String] {
+        match self {
+            RenewalEvent::Loaded { names, .. }
+            | RenewalEvent::Renewed { names, .. }
+            | RenewalEvent::Failed { names, .. } => names,
+        }
+    }
+}
+
+pub(crate) type EventCallback = Arc<dyn Fn(&RenewalEvent) + Send + Sync>;
 
 /// Configures the renewal task; [`spawn`](Renewal::spawn) starts it.
 ///
@@ -185,21 +221,15 @@ type EventCallback = Arc<dyn Fn(&RenewalEvent) + Send + Sync>;
 pub struct Renewal {
     config: Config,
     resolver: Arc<CertResolver>,
-    fraction: f64,
-    clock: Arc<dyn Clock>,
-    check_interval: Duration,
-    backoff: Backoff,
+    schedule: Schedule,
     challenge_server: bool,
-    on_event: Option<EventCallback>,
     issuer: Option<Arc<dyn Issue>>,
 }
 
 impl std::fmt::Debug for Renewal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Renewal")
-            .field("fraction", &self.fraction)
-            .field("check_interval", &self.check_interval)
-            .field("backoff", &self.backoff)
+            .field("schedule", &self.schedule)
             .field("challenge_server", &self.challenge_server)
             .finish_non_exhaustive()
     }
@@ -214,14 +244,10 @@ impl Renewal {
     /// [`with_challenge_server`](Renewal::with_challenge_server)).
     pub fn new(config: Config, resolver: Arc<CertResolver>) -> Self {
         Renewal {
-            fraction: config.renew_fraction,
+            schedule: Schedule::new(config.renew_fraction),
             config,
             resolver,
-            clock: Arc::new(SystemClock),
-            check_interval: DEFAULT_CHECK_INTERVAL,
-            backoff: Backoff::default(),
             challenge_server: false,
-            on_event: None,
             issuer: None,
         }
     }
@@ -229,27 +255,27 @@ impl Renewal {
     /// Renews when this fraction (0 to 1) of the lifetime has passed; see
     /// [`Certificate::renew_at`].
     pub fn renew_after(mut self, fraction: f64) -> Self {
-        self.fraction = fraction;
+        self.schedule.fraction = fraction;
         self
     }
 
     /// The time source (default [`SystemClock`]).
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+        self.schedule.clock = Arc::new(clock);
         self
     }
 
     /// The longest the task sleeps before looking at the clock again
     /// (default one hour).
     pub fn check_interval(mut self, interval: Duration) -> Self {
-        self.check_interval = interval;
+        self.schedule.check_interval = interval;
         self
     }
 
     /// The waits after failed renewals (default [`Backoff::default`]: one
     /// minute doubling up to one day).
     pub fn backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
+        self.schedule.backoff = backoff;
         self
     }
 
@@ -268,7 +294,7 @@ impl Renewal {
     /// happens; keep it short. [`RenewalHandle::events`] is the async
     /// alternative.
     pub fn on_event(mut self, callback: impl Fn(&RenewalEvent) + Send + Sync + 'static) -> Self {
-        self.on_event = Some(Arc::new(callback));
+        self.schedule.on_event = Some(Arc::new(callback));
         self
     }
 
@@ -282,15 +308,178 @@ impl Renewal {
     /// serves now (renewed at once if it is already due). Must be called
     /// within a tokio runtime.
     pub fn spawn(self, current: Certificate) -> RenewalHandle {
-        let next_renewal = current.renew_at(self.fraction);
+        let names: Arc<[String]> = self.config.hostnames().into();
+        let issuer = self.issuer.unwrap_or_else(|| {
+            Arc::new(FromConfig {
+                config: self.config.clone(),
+                challenge_server: self.challenge_server,
+            })
+        });
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        Task {
+            schedule: self.schedule,
+            issuer,
+            install: self.resolver,
+            names,
+        }
+        .spawn(Some(current), events)
+    }
+}
+
+/// When and how a task renews: the settings [`Renewal`] and
+/// [`CertManager`](crate::CertManager) share.
+#[derive(Clone)]
+pub(crate) struct Schedule {
+    pub(crate) fraction: f64,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) check_interval: Duration,
+    pub(crate) backoff: Backoff,
+    pub(crate) on_event: Option<EventCallback>,
+}
+
+impl std::fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Schedule")
+            .field("fraction", &self.fraction)
+            .field("check_interval", &self.check_interval)
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Schedule {
+    pub(crate) fn new(fraction: f64) -> Self {
+        Schedule {
+            fraction,
+            clock: Arc::new(SystemClock),
+            check_interval: DEFAULT_CHECK_INTERVAL,
+            backoff: Backoff::default(),
+            on_event: None,
+        }
+    }
+}
+
+/// Where a task puts each certificate it gets.
+pub(crate) trait Install: Send + Sync + 'static {
+    /// Serves `cert` from now on; fails, keeping what is served, when it
+    /// cannot be used.
+    fn install(&self, cert: &Certificate) -> Result<(), Error>;
+}
+
+impl Install for CertResolver {
+    fn install(&self, cert: &Certificate) -> Result<(), Error> {
+        self.set(cert)
+    }
+}
+
+/// When a certificate is due for renewal, and when to ask again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Due {
+    pub(crate) at: SystemTime,
+    /// When the answer may change (the CA's ARI `Retry-After`): `None`
+    /// when it cannot.
+    pub(crate) recheck_at: Option<SystemTime>,
+}
+
+/// Gets certificates for a task: [`obtain`](crate::obtain) with the
+/// task's clock, or a test's stand-in.
+pub(crate) trait Issue: Send + Sync + 'static {
+    /// A certificate to serve from now on: a stored one that is not due
+    /// (and is not `replacing`), else a new one.
+    fn obtain<'a>(
+        &'a self,
+        now: SystemTime,
+        fraction: f64,
+        replacing: Option<&'a Certificate>,
+    ) -> BoxFuture<'a, Result<Obtained, Error>>;
+
+    /// A stored certificate that can be served at `now` (valid, the right
+    /// names), due for renewal or not: what a task that starts without a
+    /// certificate serves while it renews.
+    fn stored(&self, _now: SystemTime) -> BoxFuture<'_, Result<Option<Certificate>, Error>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// When `cert` is due for renewal, asked at `now`: `fraction` of its
+    /// lifetime.
+    fn due<'a>(
+        &'a self,
+        cert: &'a Certificate,
+        fraction: f64,
+        _now: SystemTime,
+    ) -> BoxFuture<'a, Due> {
+        Box::pin(std::future::ready(Due {
+            at: cert.renew_at(fraction),
+            recheck_at: None,
+        }))
+    }
+}
+
+pub(crate) struct FromConfig {
+    pub(crate) config: Config,
+    pub(crate) challenge_server: bool,
+}
+
+impl Issue for FromConfig {
+    fn obtain<'a>(
+        &'a self,
+        now: SystemTime,
+        fraction: f64,
+        replacing: Option<&'a Certificate>,
+    ) -> BoxFuture<'a, Result<Obtained, Error>> {
+        Box::pin(obtain::run(
+            &self.config,
+            Want::Usable {
+                now,
+                fraction,
+                replacing,
+            },
+            self.challenge_server,
+        ))
+    }
+
+    fn stored(&self, now: SystemTime) -> BoxFuture<'_, Result<Option<Certificate>, Error>> {
+        Box::pin(obtain::servable_stored(&self.config, now))
+    }
+
+    fn due<'a>(
+        &'a self,
+        cert: &'a Certificate,
+        fraction: f64,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Due> {
+        Box::pin(ari::due(&self.config, cert, fraction, now))
+    }
+}
+
+/// One certificate's renewal loop.
+pub(crate) struct Task {
+    pub(crate) schedule: Schedule,
+    pub(crate) issuer: Arc<dyn Issue>,
+    pub(crate) install: Arc<dyn Install>,
+    pub(crate) names: Arc<[String]>,
+}
+
+impl Task {
+    /// Starts the loop, `current` being what is served now (`None`: no
+    /// certificate yet, the stored one or a new one comes first), its
+    /// events sent to `events`. Must be called within a tokio runtime.
+    pub(crate) fn spawn(
+        self,
+        current: Option<Certificate>,
+        events: broadcast::Sender<RenewalEvent>,
+    ) -> RenewalHandle {
+        let now = self.schedule.clock.now();
         let (state_tx, state) = watch::channel(RenewalState {
             renewals: 0,
             failures: 0,
-            not_after: current.not_after(),
-            next_renewal,
+            serving: current.is_some(),
+            not_after: current.as_ref().map_or(UNIX_EPOCH, Certificate::not_after),
+            next_renewal: current
+                .as_ref()
+                .map_or(now, |cert| cert.renew_at(self.schedule.fraction)),
             last_error: None,
         });
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
         let stop = Arc::new(Stop::default());
         let task = tokio::spawn(self.run(current, state_tx, events.clone(), stop.clone()));
         RenewalHandle {
@@ -301,78 +490,182 @@ impl Renewal {
         }
     }
 
+    fn publish(&self, events: &broadcast::Sender<RenewalEvent>, event: RenewalEvent) {
+        if let Some(callback) = &self.schedule.on_event {
+            callback(&event);
+        }
+        // No subscriber is not an error.
+        let _ = events.send(event);
+    }
+
     async fn run(
         self,
-        current: Certificate,
+        mut current: Option<Certificate>,
         state: watch::Sender<RenewalState>,
         events: broadcast::Sender<RenewalEvent>,
         stop: Arc<Stop>,
     ) {
-        let issuer: Arc<dyn Issue> = match &self.issuer {
-            Some(issuer) => issuer.clone(),
-            None => Arc::new(FromConfig {
-                config: self.config.clone(),
-                challenge_server: self.challenge_server,
-            }),
+        let names = &self.names;
+        let fraction = self.schedule.fraction;
+        let clock = &self.schedule.clock;
+        let mut due = Due {
+            at: clock.now(),
+            recheck_at: None,
         };
-        let names = self.config.hostnames();
-        let publish = |event: RenewalEvent| {
-            if let Some(callback) = &self.on_event {
-                callback(&event);
+        if current.is_none() {
+            // A valid stored certificate is served at once, due or not:
+            // a renewal that fails must not leave the names without one.
+            let stored = tokio::select! {
+                stored = self.issuer.stored(clock.now()) => stored,
+                () = stop.notify.notified() => return,
+            };
+            match stored {
+                Ok(Some(cert)) => match self.install.install(&cert) {
+                    Ok(()) => current = Some(cert),
+                    Err(e) => warn!(?names, error = %e, "the stored certificate cannot be served"),
+                },
+                Ok(None) => {}
+                Err(e) => warn!(?names, error = %e, "cannot read the stored certificate"),
             }
-            // No subscriber is not an error.
-            let _ = events.send(event);
-        };
-        let mut due = current.renew_at(self.fraction);
+            if let Some(cert) = &current {
+                due = tokio::select! {
+                    due = self.issuer.due(cert, fraction, clock.now()) => due,
+                    () = stop.notify.notified() => return,
+                };
+                info!(?names, not_after = ?cert.not_after(), next_renewal = ?due.at,
+                      "serving the stored certificate");
+                state.send_modify(|state| {
+                    state.serving = true;
+                    state.not_after = cert.not_after();
+                    state.next_renewal = due.at;
+                });
+                self.publish(
+                    &events,
+                    RenewalEvent::Loaded {
+                        names: names.clone(),
+                        origin: Origin::Stored,
+                        serial: cert.serial_hex(),
+                        not_after: cert.not_after(),
+                        next_renewal: due.at,
+                    },
+                );
+            }
+        } else if let Some(cert) = &current {
+            due = tokio::select! {
+                due = self.issuer.due(cert, fraction, clock.now()) => due,
+                () = stop.notify.notified() => return,
+            };
+            state.send_modify(|state| state.next_renewal = due.at);
+        }
         let mut failures = 0u32;
         loop {
             if stop.requested() {
                 return;
             }
-            let now = self.clock.now();
-            if now < due {
-                let wait = due
+            let now = clock.now();
+            if let (Some(recheck_at), Some(cert), 0) = (due.recheck_at, &current, failures) {
+                if now >= recheck_at {
+                    // The CA may have moved the renewal window (ARI).
+                    due = tokio::select! {
+                        due = self.issuer.due(cert, fraction, clock.now()) => due,
+                        () = stop.notify.notified() => return,
+                    };
+                    state.send_modify(|state| state.next_renewal = due.at);
+                    continue;
+                }
+            }
+            if now < due.at {
+                let mut wait = due
+                    .at
                     .duration_since(now)
                     .unwrap_or(Duration::ZERO)
-                    .min(self.check_interval);
+                    .min(self.schedule.check_interval);
+                if let Some(recheck_at) = due.recheck_at {
+                    wait = wait.min(recheck_at.duration_since(now).unwrap_or(Duration::ZERO));
+                }
                 tokio::select! {
                     () = tokio::time::sleep(wait) => continue,
                     () = stop.notify.notified() => return,
                 }
             }
-            info!(?names, attempt = failures + 1, "renewing the certificate");
+            let first = current.is_none();
+            info!(
+                ?names,
+                attempt = failures + 1,
+                first,
+                "renewing the certificate"
+            );
             let outcome = tokio::select! {
-                outcome = self.attempt(&*issuer, now) => outcome,
+                outcome = self.attempt(now, current.as_ref()) => outcome,
                 () = stop.notify.notified() => return,
             };
             match outcome {
                 Ok(obtained) => {
                     failures = 0;
-                    let cert = &obtained.certificate;
+                    let cert = obtained.certificate;
+                    let next = tokio::select! {
+                        due = self.issuer.due(&cert, fraction, clock.now()) => due,
+                        () = stop.notify.notified() => return,
+                    };
                     // A certificate due at once (a CA issuing for less than
                     // the check interval, a clock far ahead) must not make
                     // the task order in a loop.
-                    due = cert.renew_at(self.fraction).max(now + self.backoff.first());
+                    due = Due {
+                        at: next.at.max(now + self.schedule.backoff.first()),
+                        recheck_at: next.recheck_at,
+                    };
                     info!(?names, origin = ?obtained.origin, not_after = ?cert.not_after(),
-                          next_renewal = ?due, "certificate renewed and swapped in");
+                          next_renewal = ?due.at, "certificate renewed and swapped in");
                     state.send_modify(|state| {
-                        state.renewals += 1;
+                        if !first {
+                            state.renewals += 1;
+                        }
                         state.failures = 0;
+                        state.serving = true;
                         state.not_after = cert.not_after();
-                        state.next_renewal = due;
+                        state.next_renewal = due.at;
                         state.last_error = None;
                     });
-                    publish(RenewalEvent::Renewed {
-                        origin: obtained.origin,
-                        not_after: cert.not_after(),
-                        next_renewal: due,
-                    });
+                    let (names, origin, serial, not_after, next_renewal) = (
+                        names.clone(),
+                        obtained.origin,
+                        cert.serial_hex(),
+                        cert.not_after(),
+                        due.at,
+                    );
+                    self.publish(
+                        &events,
+                        if first {
+                            RenewalEvent::Loaded {
+                                names,
+                                origin,
+                                serial,
+                                not_after,
+                                next_renewal,
+                            }
+                        } else {
+                            RenewalEvent::Renewed {
+                                names,
+                                origin,
+                                serial,
+                                not_after,
+                                next_renewal,
+                            }
+                        },
+                    );
+                    current = Some(cert);
                 }
                 Err(err) => {
                     failures = failures.saturating_add(1);
                     let permanent = err.is_permanent();
-                    let retry_in = self.backoff.delay(failures, permanent, err.retry_after());
-                    due = now + retry_in;
+                    let retry_in =
+                        self.schedule
+                            .backoff
+                            .delay(failures, permanent, err.retry_after());
+                    due = Due {
+                        at: now + retry_in,
+                        recheck_at: None,
+                    };
                     if permanent {
                         error!(?names, error = %err, failures, ?retry_in,
                                "renewal failed, and will until the cause is fixed; the current certificate stays");
@@ -383,46 +676,36 @@ impl Renewal {
                     let error = Arc::new(err);
                     state.send_modify(|state| {
                         state.failures = failures;
-                        state.next_renewal = due;
+                        state.next_renewal = due.at;
                         state.last_error = Some(error.clone());
                     });
-                    publish(RenewalEvent::Failed {
-                        error,
-                        failures,
-                        permanent,
-                        retry_in,
-                        retry_at: due,
-                    });
+                    self.publish(
+                        &events,
+                        RenewalEvent::Failed {
+                            names: names.clone(),
+                            error,
+                            failures,
+                            permanent,
+                            retry_in,
+                            retry_at: due.at,
+                        },
+                    );
                 }
             }
         }
     }
 
-    async fn attempt(&self, issuer: &dyn Issue, now: SystemTime) -> Result<Obtained, Error> {
-        let obtained = issuer.obtain(now, self.fraction).await?;
-        self.resolver.set(&obtained.certificate)?;
+    async fn attempt(
+        &self,
+        now: SystemTime,
+        current: Option<&Certificate>,
+    ) -> Result<Obtained, Error> {
+        let obtained = self
+            .issuer
+            .obtain(now, self.schedule.fraction, current)
+            .await?;
+        self.install.install(&obtained.certificate)?;
         Ok(obtained)
-    }
-}
-
-/// Gets the renewed certificate: [`obtain`](crate::obtain) with the
-/// task's clock, or a test's stand-in.
-pub(crate) trait Issue: Send + Sync + 'static {
-    fn obtain(&self, now: SystemTime, fraction: f64) -> BoxFuture<'_, Result<Obtained, Error>>;
-}
-
-struct FromConfig {
-    config: Config,
-    challenge_server: bool,
-}
-
-impl Issue for FromConfig {
-    fn obtain(&self, now: SystemTime, fraction: f64) -> BoxFuture<'_, Result<Obtained, Error>> {
-        Box::pin(obtain::run(
-            &self.config,
-            Want::Usable { now, fraction },
-            self.challenge_server,
-        ))
     }
 }
 
@@ -449,11 +732,16 @@ impl Stop {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RenewalState {
-    /// How many certificates it got and swapped in.
+    /// How many certificates it got and swapped in (a first certificate
+    /// of a task that started without one does not count).
     pub renewals: u64,
     /// Failed renewals in a row (0 after a success).
     pub failures: u32,
-    /// The end of the served certificate's validity.
+    /// Whether a certificate is served: false only for a task that started
+    /// without one and has not got one yet.
+    pub serving: bool,
+    /// The end of the served certificate's validity (the Unix epoch when
+    /// none is served).
     pub not_after: SystemTime,
     /// When the next renewal (or retry) is due, by the task's clock.
     pub next_renewal: SystemTime,
@@ -498,8 +786,14 @@ impl RenewalHandle {
         self.events.subscribe()
     }
 
+    /// Asks the task to stop without waiting for it: it ends at its next
+    /// wait, or abandons the renewal in progress.
+    pub(crate) fn request_stop(&self) {
+        self.stop.request();
+    }
+
     /// Stops the task (a renewal in progress is abandoned: its challenge
-    /// tokens are withdrawn, its challenge server stopped, its lock
+    /// answers are withdrawn, its challenge server stopped, its lock
     /// released) and waits for it to end.
     pub async fn stop(self) {
         self.stop.request();

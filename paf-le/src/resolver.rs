@@ -3,7 +3,8 @@
 //! rustls asks a [`ResolvesServerCert`] for the certificate at every
 //! handshake; [`CertResolver`] answers with whatever was last put in it.
 //! Connections already open keep the certificate they were made with, new
-//! ones get the new one: no restart, no dropped connection.
+//! ones get the new one: no restart, no dropped connection. For one
+//! certificate per name, see [`CertManager`](crate::CertManager).
 
 use std::sync::{Arc, RwLock};
 
@@ -13,7 +14,12 @@ use rustls::{
     ServerConfig,
 };
 
-use crate::{certificate::Certificate, error::Result};
+use crate::{
+    certificate::Certificate,
+    challenge::{offers_only_acme_tls, Challenges, ACME_TLS_ALPN},
+    error::Result,
+    x509::{self, AltName},
+};
 
 /// The server's current certificate, replaceable at any time.
 ///
@@ -37,6 +43,7 @@ use crate::{certificate::Certificate, error::Result};
 #[derive(Debug)]
 pub struct CertResolver {
     current: RwLock<Arc<CertifiedKey>>,
+    challenges: Option<Challenges>,
 }
 
 impl CertResolver {
@@ -49,7 +56,19 @@ impl CertResolver {
     pub fn from_certified_key(certified: Arc<CertifiedKey>) -> Self {
         CertResolver {
             current: RwLock::new(certified),
+            challenges: None,
         }
+    }
+
+    /// Also answers TLS-ALPN-01 validation handshakes (ALPN `acme-tls/1`
+    /// alone) with the challenge certificates of `challenges` (usually
+    /// [`Config::challenges`](crate::Config::challenges)); for a name the
+    /// served certificate lists, the storage behind them is asked too.
+    /// [`server_config`](CertResolver::server_config) then lists
+    /// `acme-tls/1`.
+    pub fn answering(mut self, challenges: Challenges) -> Self {
+        self.challenges = Some(challenges);
+        self
     }
 
     /// Serves `cert` from the next handshake on. Fails, leaving the current
@@ -76,28 +95,64 @@ impl CertResolver {
 
     /// A server configuration that takes its certificate from this
     /// resolver (ring provider, TLS 1.2 and 1.3, ALPN `h2` then
-    /// `http/1.1`), for [`paf_hyper::ServerBuilder::tls`].
+    /// `http/1.1`, then `acme-tls/1` when it
+    /// [answers challenges](CertResolver::answering)), for
+    /// [`paf_hyper::ServerBuilder::tls`].
     pub fn server_config(self: &Arc<Self>) -> Result<Arc<ServerConfig>> {
-        let mut config = ServerConfig::builder_with_provider(paf_core::tls::provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| paf_core::Error::Tls {
-                server_name: "the server configuration".into(),
-                source: Box::new(e),
-            })?
-            .with_no_client_auth()
-            .with_cert_resolver(self.clone());
-        config.alpn_protocols = vec![
-            paf_core::tls::ALPN_H2.to_vec(),
-            paf_core::tls::ALPN_HTTP11.to_vec(),
-        ];
-        Ok(Arc::new(config))
+        server_config(self.clone(), self.challenges.is_some())
+    }
+
+    /// Whether the served certificate lists `name`.
+    fn lists(&self, name: &str) -> bool {
+        let current = self.current();
+        let Some(leaf) = current.end_entity_cert().ok() else {
+            return false;
+        };
+        x509::alt_names(leaf).is_some_and(|names| {
+            names
+                .iter()
+                .any(|alt| matches!(alt, AltName::Dns(dns) if dns == name))
+        })
     }
 }
 
 impl ResolvesServerCert for CertResolver {
-    fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+    fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        if offers_only_acme_tls(&client_hello) {
+            // A CA validating TLS-ALPN-01 gets the challenge's certificate
+            // or none, never the site's (RFC 8737 §3).
+            let challenges = self.challenges.as_ref()?;
+            let name = client_hello.server_name()?.to_ascii_lowercase();
+            return challenges.tls_alpn_answer(&name, self.lists(&name));
+        }
         Some(self.current())
     }
+}
+
+/// A server configuration taking its certificates from `resolver`: ring,
+/// TLS 1.2 and 1.3, ALPN `h2`, `http/1.1` and, with `acme_tls`,
+/// `acme-tls/1` last (a server picks by its own order, so browsers never
+/// get it).
+pub(crate) fn server_config(
+    resolver: Arc<dyn ResolvesServerCert>,
+    acme_tls: bool,
+) -> Result<Arc<ServerConfig>> {
+    let mut config = ServerConfig::builder_with_provider(paf_core::tls::provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| paf_core::Error::Tls {
+            server_name: "the server configuration".into(),
+            source: Box::new(e),
+        })?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    config.alpn_protocols = vec![
+        paf_core::tls::ALPN_H2.to_vec(),
+        paf_core::tls::ALPN_HTTP11.to_vec(),
+    ];
+    if acme_tls {
+        config.alpn_protocols.push(ACME_TLS_ALPN.to_vec());
+    }
+    Ok(Arc::new(config))
 }
 
 #[cfg(test)]

@@ -25,6 +25,11 @@ const BOOLEAN: u8 = 0x01;
 const OCTET_STRING: u8 = 0x04;
 /// id-ce-subjectAltName, 2.5.29.17.
 const SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
+/// id-ce-authorityKeyIdentifier, 2.5.29.35.
+const AUTHORITY_KEY_IDENTIFIER: &[u8] = &[0x55, 0x1d, 0x23];
+const INTEGER: u8 = 0x02;
+/// AuthorityKeyIdentifier's keyIdentifier [0], implicitly tagged.
+const KEY_IDENTIFIER: u8 = 0x80;
 /// GeneralName's dNSName [2] and iPAddress [7], implicitly tagged.
 const DNS_NAME: u8 = 0x82;
 const IP_ADDRESS: u8 = 0x87;
@@ -40,9 +45,61 @@ pub(crate) enum AltName {
 /// subjectAltName (DNS names lowercased), `None` when it is not a
 /// certificate; empty when it has no such extension.
 pub(crate) fn alt_names(cert: &[u8]) -> Option<Vec<AltName>> {
+    let Some(value) = extension(cert, SUBJECT_ALT_NAME)? else {
+        return Some(Vec::new());
+    };
+    let mut names = Vec::new();
+    let (tag, mut general_names, _) = tlv(value)?;
+    expect_tag(tag, SEQUENCE)?;
+    while !general_names.is_empty() {
+        let (tag, name, after) = tlv(general_names)?;
+        general_names = after;
+        match tag {
+            DNS_NAME => {
+                let name = std::str::from_utf8(name).ok()?;
+                names.push(AltName::Dns(name.to_ascii_lowercase()));
+            }
+            IP_ADDRESS => match name.len() {
+                4 => {
+                    let octets: [u8; 4] = name.try_into().ok()?;
+                    names.push(AltName::Ip(IpAddr::from(octets)));
+                }
+                16 => {
+                    let octets: [u8; 16] = name.try_into().ok()?;
+                    names.push(AltName::Ip(IpAddr::from(octets)));
+                }
+                _ => return None,
+            },
+            _ => {}
+        }
+    }
+    Some(names)
+}
+
+/// The content octets of a DER certificate's serialNumber INTEGER.
+pub(crate) fn serial(cert: &[u8]) -> Option<&[u8]> {
+    let (tag, serial, _) = tlv(tbs_after(cert, 0)?)?;
+    expect_tag(tag, INTEGER)?;
+    Some(serial)
+}
+
+/// The keyIdentifier of a DER certificate's authorityKeyIdentifier
+/// extension, `None` when it has none (or is not a certificate).
+pub(crate) fn authority_key_id(cert: &[u8]) -> Option<&[u8]> {
+    let value = extension(cert, AUTHORITY_KEY_IDENTIFIER)??;
+    let (tag, fields, _) = tlv(value)?;
+    expect_tag(tag, SEQUENCE)?;
+    let (tag, key_id, _) = tlv(fields)?;
+    expect_tag(tag, KEY_IDENTIFIER)?;
+    Some(key_id)
+}
+
+/// The extnValue contents of the extension `oid` of a DER certificate:
+/// `Some(None)` when it has no such extension, `None` when it is not a
+/// certificate.
+fn extension<'a>(cert: &'a [u8], wanted: &[u8]) -> Option<Option<&'a [u8]>> {
     // serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo
     let mut rest = tbs_after(cert, 6)?;
-    let mut names = Vec::new();
     while !rest.is_empty() {
         let (tag, content, after) = tlv(rest)?;
         rest = after;
@@ -57,7 +114,7 @@ pub(crate) fn alt_names(cert: &[u8]) -> Option<Vec<AltName>> {
             expect_tag(tag, SEQUENCE)?;
             let (tag, oid, mut fields) = tlv(extension)?;
             expect_tag(tag, OID)?;
-            if oid != SUBJECT_ALT_NAME {
+            if oid != wanted {
                 continue;
             }
             if fields.first() == Some(&BOOLEAN) {
@@ -65,33 +122,10 @@ pub(crate) fn alt_names(cert: &[u8]) -> Option<Vec<AltName>> {
             }
             let (tag, value, _) = tlv(fields)?;
             expect_tag(tag, OCTET_STRING)?;
-            let (tag, mut general_names, _) = tlv(value)?;
-            expect_tag(tag, SEQUENCE)?;
-            while !general_names.is_empty() {
-                let (tag, name, after) = tlv(general_names)?;
-                general_names = after;
-                match tag {
-                    DNS_NAME => {
-                        let name = std::str::from_utf8(name).ok()?;
-                        names.push(AltName::Dns(name.to_ascii_lowercase()));
-                    }
-                    IP_ADDRESS => match name.len() {
-                        4 => {
-                            let octets: [u8; 4] = name.try_into().ok()?;
-                            names.push(AltName::Ip(IpAddr::from(octets)));
-                        }
-                        16 => {
-                            let octets: [u8; 16] = name.try_into().ok()?;
-                            names.push(AltName::Ip(IpAddr::from(octets)));
-                        }
-                        _ => return None,
-                    },
-                    _ => {}
-                }
-            }
+            return Some(Some(value));
         }
     }
-    Some(names)
+    Some(None)
 }
 
 /// `(notBefore, notAfter)` of a DER certificate, `None` when it is not one.
@@ -252,6 +286,25 @@ mod tests {
         for end in 0..cert.der().len() {
             let _ = alt_names(&cert.der()[..end]);
         }
+    }
+
+    #[test]
+    fn reads_the_serial_and_the_authority_key_identifier() {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(vec![7; 20]);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let mut params = rcgen::CertificateParams::new(vec!["a.example.org".into()]).unwrap();
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(&[0x01, 0x02, 0x03]));
+        params.use_authority_key_identifier_extension = true;
+        let key = rcgen::KeyPair::generate().unwrap();
+        let leaf = params.signed_by(&key, &issuer).unwrap();
+        assert_eq!(serial(leaf.der()), Some([0x01, 0x02, 0x03].as_slice()));
+        assert_eq!(authority_key_id(leaf.der()), Some([7u8; 20].as_slice()));
+        assert_eq!(authority_key_id(b"garbage"), None);
+        let _ = ca;
     }
 
     #[test]

@@ -9,78 +9,15 @@
 
 mod common;
 
-use std::{io::Write, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use common::{fresh_dir, verify, Pebble, Recorder};
-use http::{Method, StatusCode};
+use common::{config, fresh_dir, note, start, verify, within_limit};
+use http::Method;
 use paf_le::{
     obtain, obtain_with_challenge_server, provision_with_challenge_server, stored_account_id,
-    stored_certificate, Backoff, CertResolver, Config, ConfigBuilder, Corruption, Directory, Error,
-    FileStorage, ManualClock, Origin, Renewal, RenewalEvent,
+    stored_certificate, Backoff, CertResolver, Config, Corruption, Error, FileStorage, ManualClock,
+    Origin, Renewal, RenewalEvent,
 };
-
-/// No flow may hang: each must end well within this.
-const FLOW_LIMIT: Duration = Duration::from_secs(60);
-
-async fn within_limit<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(FLOW_LIMIT, future)
-        .await
-        .unwrap_or_else(|_| panic!("{what} took longer than {FLOW_LIMIT:?}"))
-}
-
-/// A configuration for `names` at `pebble`, sending through `recorder`.
-fn config(pebble: &Pebble, recorder: &Recorder, names: &[&str]) -> ConfigBuilder {
-    Config::builder()
-        .hostnames(names.iter().copied())
-        .directory(Directory::Url(pebble.directory_url.parse().expect("URL")))
-        .http_client(Arc::new(recorder.clone()))
-        .challenge_addr(pebble.challenge_addr())
-        .poll_timeout(Duration::from_secs(20))
-        .request_timeout(Duration::from_secs(10))
-}
-
-/// A pebble, a recorder in front of it, and its counts; `None` when
-/// pebble is not installed (the test then passes without running).
-async fn start() -> Option<(Pebble, Recorder, Counts)> {
-    let pebble = Pebble::start()?;
-    let recorder = Recorder::new(&pebble);
-    let counts = Counts::new(&pebble, &recorder).await;
-    Some((pebble, recorder, counts))
-}
-
-/// What the recorder counts at pebble.
-struct Counts {
-    recorder: Recorder,
-    new_order: String,
-    new_account: String,
-}
-
-impl Counts {
-    async fn new(pebble: &Pebble, recorder: &Recorder) -> Counts {
-        Counts {
-            recorder: recorder.clone(),
-            new_order: pebble.directory_path("newOrder").await,
-            new_account: pebble.directory_path("newAccount").await,
-        }
-    }
-
-    /// Orders pebble created.
-    fn orders(&self) -> usize {
-        self.recorder
-            .count(&Method::POST, &self.new_order, StatusCode::CREATED)
-    }
-
-    /// Accounts pebble created.
-    fn accounts(&self) -> usize {
-        self.recorder
-            .count(&Method::POST, &self.new_account, StatusCode::CREATED)
-    }
-}
-
-/// Says something in the test output even when the test passes.
-fn note(text: &str) {
-    let _ = writeln!(std::io::stderr(), "{text}");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_concurrent_obtains_on_one_store_order_once() {

@@ -16,15 +16,14 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use common::{fresh_dir, verify, verify_chain, Pebble, Recorder};
+use common::{fresh_dir, served_chain, tls_client, verify, verify_chain, Pebble, Recorder};
 use http::{Method, Request, Response, StatusCode};
 use paf_core::{server::Handler, Body};
 use paf_le::{
     provision_certificate, provision_with_challenge_server, stored_account_id, stored_certificate,
-    AccountKey, CertResolver, Certificate, CertificateKey, ChallengeHandler, Error,
+    AccountKey, CertResolver, Certificate, CertificateKey, ChallengeHandler, ChallengeType, Error,
     ExternalAccount, FileStorage, Renewal, DEFAULT_RENEW_FRACTION,
 };
-use rustls::pki_types::ServerName;
 
 /// No test may hang: each whole flow must end well within this.
 const FLOW_LIMIT: Duration = Duration::from_secs(60);
@@ -381,30 +380,8 @@ async fn served_leaf(
     name: &str,
     root_pem: &str,
 ) -> Result<Vec<u8>, std::io::Error> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(
-        paf_core::tls::certificates_from_pem(root_pem.as_bytes()).expect("root PEM"),
-    );
-    let config = rustls::ClientConfig::builder_with_provider(paf_core::tls::provider())
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(addr).await?;
-    let tls = connector
-        .connect(
-            ServerName::try_from(name.to_string()).expect("a server name"),
-            tcp,
-        )
-        .await?;
-    let leaf = tls
-        .get_ref()
-        .1
-        .peer_certificates()
-        .expect("a TLS server sends its chain")[0]
-        .to_vec();
-    Ok(leaf)
+    let chain = served_chain(&tls_client(root_pem, &[]), addr, name).await?;
+    Ok(chain[0].to_vec())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -579,4 +556,39 @@ async fn a_ca_that_requires_external_account_binding_gets_it() {
         .unwrap();
     let cert = issue(&pebble, &bound, "a bound account").await;
     verify(&pebble.root_pem().await, &cert, name).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_certificate_resolver_answers_tls_alpn_01() {
+    let Some(pebble) = Pebble::start() else {
+        return;
+    };
+    let name = "single-alpn.example.test";
+    let config = pebble
+        .config(&[name])
+        .challenge_types([ChallengeType::TlsAlpn01])
+        .build()
+        .unwrap();
+    // A self-signed certificate until the CA's comes; the same resolver
+    // answers the CA's acme-tls/1 handshake on pebble's tlsPort.
+    let resolver = Arc::new(
+        CertResolver::new(&Certificate::self_signed([name]).unwrap())
+            .unwrap()
+            .answering(config.challenges().clone()),
+    );
+    let https = paf_hyper::Server::builder()
+        .tls(resolver.server_config().unwrap())
+        .build(|_req: Request<Body>| async { Response::new(Body::from("hello")) })
+        .bind_tcp(pebble.tls_addr())
+        .await
+        .unwrap();
+    let cert = within_limit("provisioning", provision_certificate(&config))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", pebble.logs()));
+    resolver.set(&cert).unwrap();
+    let root = pebble.root_pem().await;
+    let served = served_leaf(pebble.tls_addr(), name, &root).await.unwrap();
+    assert_eq!(served, cert.leaf().to_vec());
+    assert!(config.challenges().is_empty());
+    https.stop(Duration::from_secs(1)).await;
 }

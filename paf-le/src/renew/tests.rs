@@ -17,7 +17,12 @@ impl Scripted {
 }
 
 impl Issue for Scripted {
-    fn obtain(&self, _now: SystemTime, _fraction: f64) -> BoxFuture<'_, Result<Obtained, Error>> {
+    fn obtain<'a>(
+        &'a self,
+        _now: SystemTime,
+        _fraction: f64,
+        _replacing: Option<&'a Certificate>,
+    ) -> BoxFuture<'a, Result<Obtained, Error>> {
         let next = self.outcomes.lock().unwrap().pop_front();
         Box::pin(async move {
             next.unwrap_or(Err(Error::Unsupported {
@@ -96,6 +101,7 @@ async fn a_renewal_that_fails_three_times_then_succeeds_backs_off_growing_jitter
             permanent,
             retry_in,
             retry_at,
+            ..
         } = next_event(&mut events).await
         else {
             panic!("failure {failure} expected");

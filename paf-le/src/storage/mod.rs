@@ -11,9 +11,12 @@
 //! `certificates/<directory>/<name>/bundle.pem`; the layout is paf-le's
 //! business, a backend only stores bytes under names.
 
+mod encrypted;
 mod file;
 mod lock;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::{
     fmt, io,
@@ -22,6 +25,9 @@ use std::{
 
 use paf_core::{BoxError, BoxFuture};
 
+#[cfg(feature = "redis")]
+pub use self::redis::RedisStorage;
+pub use encrypted::{DecryptionError, EncryptedStorage};
 pub use file::FileStorage;
 pub use lock::LockGuard;
 pub use memory::MemoryStorage;

@@ -3,9 +3,12 @@
 //! ports, killed when the [`Pebble`] value is dropped.
 //!
 //! Pebble validates HTTP-01 by connecting to `httpPort` of 127.0.0.1, where
-//! the test runs paf's challenge server. Random validation sleeps are off
-//! (`PEBBLE_VA_NOSLEEP=1`); the default 5% rejection of good nonces stays
-//! on, so every run goes through instant-acme's `badNonce` retries.
+//! the test runs paf's challenge server, TLS-ALPN-01 on `tlsPort`, where a
+//! test runs paf's HTTPS server, and DNS-01 by asking challtestsrv, whose
+//! TXT records [`ChallTestSrv`] sets through its management API. Random
+//! validation sleeps are off (`PEBBLE_VA_NOSLEEP=1`); the default 5%
+//! rejection of good nonces stays on, so every run goes through
+//! instant-acme's `badNonce` retries.
 #![allow(dead_code, unreachable_pub)]
 
 use std::{
@@ -29,6 +32,74 @@ use rustls::{
 
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// No flow may hang: each must end well within this.
+pub const FLOW_LIMIT: Duration = Duration::from_secs(60);
+
+/// `future`, which must end within [`FLOW_LIMIT`].
+pub async fn within_limit<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(FLOW_LIMIT, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} took longer than {FLOW_LIMIT:?}"))
+}
+
+/// Says something in the test output even when the test passes.
+pub fn note(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+/// Settings (no names) at `pebble`, sending through `recorder`.
+pub fn recorded(pebble: &Pebble, recorder: &Recorder) -> ConfigBuilder {
+    paf_le::Config::builder()
+        .directory(Directory::Url(pebble.directory_url.parse().expect("URL")))
+        .http_client(Arc::new(recorder.clone()))
+        .challenge_addr(pebble.challenge_addr())
+        .poll_timeout(Duration::from_secs(20))
+        .request_timeout(Duration::from_secs(10))
+}
+
+/// A configuration for `names` at `pebble`, sending through `recorder`.
+pub fn config(pebble: &Pebble, recorder: &Recorder, names: &[&str]) -> ConfigBuilder {
+    recorded(pebble, recorder).hostnames(names.iter().copied())
+}
+
+/// A pebble, a recorder in front of it, and its counts; `None` when
+/// pebble is not installed (the test then passes without running).
+pub async fn start() -> Option<(Pebble, Recorder, Counts)> {
+    let pebble = Pebble::start()?;
+    let recorder = Recorder::new(&pebble);
+    let counts = Counts::new(&pebble, &recorder).await;
+    Some((pebble, recorder, counts))
+}
+
+/// What the recorder counts at pebble.
+pub struct Counts {
+    recorder: Recorder,
+    pub new_order: String,
+    pub new_account: String,
+}
+
+impl Counts {
+    pub async fn new(pebble: &Pebble, recorder: &Recorder) -> Counts {
+        Counts {
+            recorder: recorder.clone(),
+            new_order: pebble.directory_path("newOrder").await,
+            new_account: pebble.directory_path("newAccount").await,
+        }
+    }
+
+    /// Orders pebble created.
+    pub fn orders(&self) -> usize {
+        self.recorder
+            .count(&Method::POST, &self.new_order, StatusCode::CREATED)
+    }
+
+    /// Accounts pebble created.
+    pub fn accounts(&self) -> usize {
+        self.recorder
+            .count(&Method::POST, &self.new_account, StatusCode::CREATED)
+    }
+}
+
 /// A running pebble and its DNS server.
 pub struct Pebble {
     dir: tempfile::TempDir,
@@ -46,6 +117,10 @@ pub struct Pebble {
     pub management_url: String,
     /// The port pebble validates HTTP-01 challenges on.
     pub http_port: u16,
+    /// The port pebble validates TLS-ALPN-01 challenges on.
+    pub tls_port: u16,
+    /// challtestsrv's management API (`/set-txt`, `/clear-txt`), plain HTTP.
+    pub dns_management_url: String,
     /// The CA of pebble's own HTTPS listeners (a self-signed certificate).
     pub listener_ca_pem: String,
 }
@@ -147,7 +222,6 @@ impl Pebble {
                 "certificate": cert_path,
                 "privateKey": key_path,
                 "httpPort": http,
-                // TLS-ALPN-01 is not used: nothing listens there.
                 "tlsPort": tls,
                 "ocspResponderURL": "",
                 "externalAccountBindingRequired": false,
@@ -201,6 +275,8 @@ impl Pebble {
             directory_url: format!("https://127.0.0.1:{acme}/dir"),
             management_url: format!("https://127.0.0.1:{management}"),
             http_port: http,
+            tls_port: tls,
+            dns_management_url: format!("http://127.0.0.1:{dns_management}"),
             listener_ca_pem: listener.cert.pem(),
         };
         pebble.wait_ready(&[acme, management, dns, dns_management])?;
@@ -278,6 +354,23 @@ impl Pebble {
     /// Where paf's challenge server must listen for pebble to reach it.
     pub fn challenge_addr(&self) -> SocketAddr {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.http_port))
+    }
+
+    /// Where paf's HTTPS server must listen for pebble to validate
+    /// TLS-ALPN-01 on it.
+    pub fn tls_addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.tls_port))
+    }
+
+    /// Settings for a certificate manager against this pebble (no names).
+    pub fn settings(&self) -> ConfigBuilder {
+        let directory = url::Url::parse(&self.directory_url).expect("directory URL");
+        paf_le::Config::builder()
+            .directory(Directory::Url(directory))
+            .extra_ca_pem(&self.listener_ca_pem)
+            .challenge_addr(self.challenge_addr())
+            .poll_timeout(Duration::from_secs(20))
+            .request_timeout(Duration::from_secs(10))
     }
 
     /// A configuration for `names` against this pebble: its directory, its
@@ -536,4 +629,168 @@ pub fn fresh_dir(parent: &Path, name: &str) -> PathBuf {
     let path = parent.join(name);
     assert!(!path.exists());
     path
+}
+
+/// A DNS provider over pebble-challtestsrv's management API: the DNS
+/// server pebble asks. challtestsrv can only clear every value of a name
+/// at once, so the values still wanted are set again after a clear.
+#[derive(Debug)]
+pub struct ChallTestSrv {
+    url: String,
+    client: paf_hyper::Client,
+    values: Mutex<std::collections::HashMap<String, Vec<String>>>,
+    /// Every `set` seen, as `name value`.
+    pub set: Mutex<Vec<String>>,
+}
+
+impl ChallTestSrv {
+    pub fn new(pebble: &Pebble) -> ChallTestSrv {
+        ChallTestSrv {
+            url: pebble.dns_management_url.clone(),
+            client: paf_hyper::Client::new(),
+            values: Mutex::default(),
+            set: Mutex::default(),
+        }
+    }
+
+    async fn post(&self, path: &str, body: serde_json::Value) -> Result<(), paf_core::BoxError> {
+        let request = Request::post(format!("{}{path}", self.url))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))?;
+        let response = paf_core::client::Client::send(&self.client, request).await?;
+        if !response.status().is_success() {
+            return Err(format!("challtestsrv {path}: {}", response.status()).into());
+        }
+        Ok(())
+    }
+
+    /// How many values the name has now.
+    pub fn values(&self, name: &str) -> usize {
+        lock(&self.values).get(name).map_or(0, Vec::len)
+    }
+}
+
+impl paf_le::DnsProvider for ChallTestSrv {
+    fn set_txt<'a>(
+        &'a self,
+        name: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<(), paf_core::BoxError>> {
+        Box::pin(async move {
+            self.post(
+                "/set-txt",
+                serde_json::json!({ "host": format!("{name}."), "value": value }),
+            )
+            .await?;
+            lock(&self.values)
+                .entry(name.to_string())
+                .or_default()
+                .push(value.to_string());
+            lock(&self.set).push(format!("{name} {value}"));
+            Ok(())
+        })
+    }
+
+    fn clear_txt<'a>(
+        &'a self,
+        name: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<(), paf_core::BoxError>> {
+        Box::pin(async move {
+            let remaining = {
+                let mut values = lock(&self.values);
+                let list = values.entry(name.to_string()).or_default();
+                list.retain(|v| v != value);
+                list.clone()
+            };
+            self.post(
+                "/clear-txt",
+                serde_json::json!({ "host": format!("{name}.") }),
+            )
+            .await?;
+            for value in remaining {
+                self.post(
+                    "/set-txt",
+                    serde_json::json!({ "host": format!("{name}."), "value": value }),
+                )
+                .await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The serial number octets of a DER certificate (RFC 5280: the first
+/// INTEGER of the TBSCertificate, after the optional [0] version).
+pub fn serial(der: &[u8]) -> Vec<u8> {
+    fn split(input: &[u8]) -> (u8, &[u8], &[u8]) {
+        let tag = input[0];
+        let (len, start) = match input[1] {
+            n @ 0..=0x7f => (usize::from(n), 2),
+            n => {
+                let count = usize::from(n & 0x7f);
+                let len = input[2..2 + count]
+                    .iter()
+                    .fold(0usize, |len, b| (len << 8) | usize::from(*b));
+                (len, 2 + count)
+            }
+        };
+        (tag, &input[start..start + len], &input[start + len..])
+    }
+    let (_, certificate, _) = split(der);
+    let (_, tbs, _) = split(certificate);
+    let (tag, first, rest) = split(tbs);
+    let (_, serial, _) = if tag == 0xa0 {
+        split(rest)
+    } else {
+        (tag, first, rest)
+    };
+    serial.to_vec()
+}
+
+/// A TLS client configuration trusting only `root_pem`, offering
+/// ALPN `http/1.1`.
+pub fn tls_client_config(root_pem: &str) -> Arc<rustls::ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(
+        paf_core::tls::certificates_from_pem(root_pem.as_bytes()).expect("root PEM"),
+    );
+    let mut config = rustls::ClientConfig::builder_with_provider(paf_core::tls::provider())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+/// A TLS client trusting only `root_pem`, offering `alpn`.
+pub fn tls_client(root_pem: &str, alpn: &[&[u8]]) -> tokio_rustls::TlsConnector {
+    let mut config = (*tls_client_config(root_pem)).clone();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+/// The chain served at `addr` for `name` to a client trusting `connector`'s
+/// roots (verified), or the handshake error.
+pub async fn served_chain(
+    connector: &tokio_rustls::TlsConnector,
+    addr: SocketAddr,
+    name: &str,
+) -> std::io::Result<Vec<CertificateDer<'static>>> {
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let tls = connector
+        .connect(
+            ServerName::try_from(name.to_string()).expect("a server name"),
+            tcp,
+        )
+        .await?;
+    Ok(tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .expect("a TLS server sends its chain")
+        .iter()
+        .map(|c| c.clone().into_owned())
+        .collect())
 }

@@ -1,18 +1,14 @@
-//! The HTTP-01 challenge: a live store of tokens and the handler that serves
-//! them.
+//! The HTTP-01 challenge handler.
 //!
 //! Provisioning writes each token's key authorization into [`Challenges`]
 //! before telling the CA it is ready, and takes it out when the order is
-//! done; [`ChallengeHandler`] reads the store on every request, so one
+//! done; [`ChallengeHandler`] reads the store on every request (and the
+//! storage behind it for tokens another instance published), so one
 //! server keeps working across orders and renewals. The CA fetches
 //! `http://<name>/.well-known/acme-challenge/<token>` on port 80, possibly
 //! several times from several places (RFC 8555 §8.3).
 
-use std::{
-    collections::HashMap,
-    future::ready,
-    sync::{Arc, RwLock},
-};
+use std::future::ready;
 
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use paf_core::{
@@ -20,95 +16,10 @@ use paf_core::{
     Body, BoxFuture,
 };
 
+use super::Challenges;
+
 /// The path under which HTTP-01 tokens are fetched.
 pub const CHALLENGE_PATH_PREFIX: &str = "/.well-known/acme-challenge/";
-
-/// The tokens of the orders in progress and their key authorizations.
-/// Cheap to clone: clones share the tokens.
-#[derive(Clone, Default)]
-pub struct Challenges {
-    tokens: Arc<RwLock<HashMap<String, String>>>,
-}
-
-impl std::fmt::Debug for Challenges {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Challenges")
-            .field("tokens", &self.len())
-            .finish()
-    }
-}
-
-impl Challenges {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Answers `token` with `key_authorization` from now on.
-    pub fn insert(&self, token: impl Into<String>, key_authorization: impl Into<String>) {
-        self.write().insert(token.into(), key_authorization.into());
-    }
-
-    /// Stops answering `token`.
-    pub fn remove(&self, token: &str) {
-        self.write().remove(token);
-    }
-
-    /// The key authorization served for `token`, if it is live.
-    pub fn key_authorization(&self, token: &str) -> Option<String> {
-        self.read().get(token).cloned()
-    }
-
-    /// How many tokens are live.
-    pub fn len(&self) -> usize {
-        self.read().len()
-    }
-
-    /// True when no token is live.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// A guard that removes the tokens put through it when dropped, so an
-    /// order that fails or is cancelled leaves nothing behind.
-    pub(crate) fn scope(&self) -> ChallengeScope {
-        ChallengeScope {
-            challenges: self.clone(),
-            tokens: Vec::new(),
-        }
-    }
-
-    // A panic while holding the lock cannot leave the map half-updated
-    // (every operation is one map call), so a poisoned lock is still good.
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, String>> {
-        self.tokens.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, String>> {
-        self.tokens.write().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// The tokens of one order; see [`Challenges::scope`].
-pub(crate) struct ChallengeScope {
-    challenges: Challenges,
-    tokens: Vec<String>,
-}
-
-impl ChallengeScope {
-    pub(crate) fn insert(&mut self, token: String, key_authorization: String) {
-        self.challenges.insert(token.clone(), key_authorization);
-        self.tokens.push(token);
-    }
-}
-
-impl Drop for ChallengeScope {
-    fn drop(&mut self) {
-        for token in &self.tokens {
-            self.challenges.remove(token);
-        }
-    }
-}
 
 /// The handler of paths outside the challenge prefix when nothing is
 /// wrapped: 404 Not Found.
@@ -163,36 +74,51 @@ impl<H: Handler> ChallengeHandler<H> {
         ChallengeHandler { challenges, inner }
     }
 
-    /// The answer to a request for a challenge `token`.
-    fn answer(&self, method: &Method, token: &str) -> Response<Body> {
+    /// The answer to a request for a challenge `token`: from the process
+    /// at once, else from the storage behind the store.
+    fn answer(&self, method: &Method, token: &str) -> BoxFuture<'static, Response<Body>> {
         if method != Method::GET && method != Method::HEAD {
             let mut response = status_response(StatusCode::METHOD_NOT_ALLOWED);
             response
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-            return response;
+            return Box::pin(ready(response));
         }
         // Tokens are base64url (RFC 8555 §8.3); anything with another
         // segment is not one.
-        let key_authorization = (!token.is_empty() && !token.contains('/'))
-            .then(|| self.challenges.key_authorization(token))
-            .flatten();
-        let Some(key_authorization) = key_authorization else {
-            return status_response(StatusCode::NOT_FOUND);
-        };
-        let mut response = Response::new(Body::from(key_authorization));
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/octet-stream"),
-        );
-        response
+        if token.is_empty() || token.contains('/') {
+            return Box::pin(ready(status_response(StatusCode::NOT_FOUND)));
+        }
+        if let Some(key_authorization) = self.challenges.key_authorization(token) {
+            return Box::pin(ready(key_authorization_response(key_authorization)));
+        }
+        if self.challenges.storage().is_none() {
+            return Box::pin(ready(status_response(StatusCode::NOT_FOUND)));
+        }
+        let challenges = self.challenges.clone();
+        let token = token.to_string();
+        Box::pin(async move {
+            match challenges.lookup(&token).await {
+                Some(key_authorization) => key_authorization_response(key_authorization),
+                None => status_response(StatusCode::NOT_FOUND),
+            }
+        })
     }
+}
+
+fn key_authorization_response(key_authorization: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(key_authorization));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    response
 }
 
 impl<H: Handler> Handler for ChallengeHandler<H> {
     fn call(&self, request: Request<Body>) -> BoxFuture<'static, Response<Body>> {
         match request.uri().path().strip_prefix(CHALLENGE_PATH_PREFIX) {
-            Some(token) => Box::pin(ready(self.answer(request.method(), token))),
+            Some(token) => self.answer(request.method(), token),
             None => self.inner.call(request),
         }
     }
@@ -273,22 +199,5 @@ mod tests {
         let handler = ChallengeHandler::new(challenges);
         let (status, _) = get(&handler, Method::POST, "/.well-known/acme-challenge/tok-1").await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-    }
-
-    #[test]
-    fn scope_removes_its_tokens_when_dropped() {
-        let challenges = Challenges::new();
-        challenges.insert("kept", "kept.x");
-        {
-            let mut scope = challenges.scope();
-            scope.insert("a".into(), "a.x".into());
-            scope.insert("b".into(), "b.x".into());
-            assert_eq!(challenges.len(), 3);
-        }
-        assert_eq!(challenges.len(), 1);
-        assert_eq!(
-            challenges.key_authorization("kept").as_deref(),
-            Some("kept.x")
-        );
     }
 }
