@@ -5,6 +5,8 @@
 //! - `unix_socket`: a server and a client talking over a Unix socket;
 //! - `https_server`: HTTPS with ALPN h2 from a generated or given certificate;
 //! - `cohttp_port`: a cohttp-lwt-unix client and server program ported to paf-compat;
+//! - `cohttp_server`: cohttp's own file server (`cohttp_server_lwt`) ported to paf-compat;
+//! - `cohttp_curl`: cohttp's curl (`cohttp_curl_lwt`) ported to paf-compat;
 //! - `letsencrypt`: a certificate over ACME HTTP-01 (Let's Encrypt or any directory);
 //! - `websocket`: a WebSocket echo server and client on paf's upgrades.
 //!

@@ -209,6 +209,13 @@ impl<T> Call<T> {
     call_options!(Body);
 
     async fn exchange(self) -> Result<(Response, Body), Error> {
+        let client = self.client.clone();
+        let request = self.into_http().await?;
+        client.send(request).await
+    }
+
+    /// The request to send, its body framed as `?chunked` says.
+    async fn into_http(self) -> Result<http::Request<paf_core::Body>, Error> {
         let Call {
             client, mut out, ..
         } = self;
@@ -221,8 +228,7 @@ impl<T> Call<T> {
             }
             None => (None, body),
         };
-        let request = out.into_http(encoding, body.into_core())?;
-        client.send(request).await
+        out.into_http(encoding, body.into_core())
     }
 }
 
@@ -231,7 +237,77 @@ impl Call<(Response, Body)> {
     pub fn send(self) -> BoxFuture<'static, Result<(Response, Body), Error>> {
         Box::pin(self.exchange())
     }
+
+    /// Sends a request that asks to switch protocols (`upgrade` and
+    /// `connection: upgrade` among its [`headers`](Call::headers)) and,
+    /// when the server agrees (`101 Switching Protocols`), gives the
+    /// connection the answer arrived on: [`Upgrade::Switched`].
+    /// Any other answer is [`Upgrade::Refused`] with its body. CoHTTP's
+    /// client has no counterpart (ocaml-websocket writes the request
+    /// itself on a Conduit flow); this is the client half of
+    /// [`server::respond_upgrade`](crate::server::respond_upgrade).
+    ///
+    /// Upgrades are hyper's and HTTP/1.1's: on the reqwest backend this is
+    /// [`paf_core::Error::Unsupported`], and a request that went out over
+    /// HTTP/2 is never switched.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: paf_compat::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use paf_compat::client::Upgrade;
+    /// use paf_compat::Header;
+    /// use tokio::io::AsyncWriteExt;
+    ///
+    /// let headers = Header::of_list([("upgrade", "echo"), ("connection", "upgrade")]);
+    /// let (res, upgrade) = client.get("http://127.0.0.1:8080/").headers(headers).upgrade().await?;
+    /// match upgrade {
+    ///     Upgrade::Switched(mut stream) => stream.write_all(b"hello").await?,
+    ///     Upgrade::Refused(body) => println!("{:?}: {}", res.status(), body.to_string().await?),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "hyper")]
+    pub fn upgrade(self) -> BoxFuture<'static, Result<(Response, Upgrade), Error>> {
+        Box::pin(async move {
+            let client = self.client.clone();
+            if client.engine.backend() != Backend::Hyper.name() {
+                return Err(Error::Http(paf_core::Error::Unsupported {
+                    backend: client.engine.backend(),
+                    feature: "connection upgrades (101 Switching Protocols)".to_owned(),
+                }));
+            }
+            let request = self.into_http().await?;
+            let mut response = redirect::send(&*client.engine, request, client.redirect).await?;
+            let switched = response.status() == http::StatusCode::SWITCHING_PROTOCOLS;
+            let stream = match switched {
+                true => Some(paf_hyper::upgrade::response(&mut response).await?),
+                false => None,
+            };
+            let (parts, body) = response.into_parts();
+            let upgrade = match stream {
+                Some(stream) => Upgrade::Switched(stream),
+                None => Upgrade::Refused(Body::of_stream(body)),
+            };
+            Ok((Response::of_http(&parts), upgrade))
+        })
+    }
 }
+
+/// What [`Call::upgrade`] got: the connection, or an ordinary answer's
+/// body.
+#[cfg(feature = "hyper")]
+#[derive(Debug)]
+pub enum Upgrade {
+    /// The server switched protocols: the connection, a tokio `AsyncRead +
+    /// AsyncWrite` stream, on which the new protocol's bytes follow.
+    Switched(Upgraded),
+    /// The server answered without switching: the answer's body.
+    Refused(Body),
+}
+
+/// A connection taken over after a `101`, a tokio `AsyncRead + AsyncWrite`
+/// stream.
+#[cfg(feature = "hyper")]
+pub type Upgraded = paf_hyper::upgrade::Upgraded;
 
 impl Call<Response> {
     /// Sends the request; the same as awaiting the call.

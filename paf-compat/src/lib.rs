@@ -156,7 +156,7 @@
 //!   is `Body::drain`, `pp_hum` is `{:?}`);
 //! - **missing**: no counterpart, for the reason given.
 //!
-//! Of 259 functions, **206 have the same name, 15 are reshaped and 38 are
+//! Of 259 functions, **208 have the same name, 15 are reshaped and 36 are
 //! missing**. Derived sexp converters and the functor plumbing are listed at
 //! the end and not counted. ocaml-uri's `Uri`, which CoHTTP programs use
 //! throughout, has a table of its own in the [`uri`] module.
@@ -185,7 +185,9 @@
 //! | `Server.create ?timeout ?backlog ?stop ?on_exn ?ctx ?mode t` | `Server::create(mode, server)` `.stop(future)` `.grace(d)` `.hyper(builder)` `.await`; `mode` is a `server::Mode`: `` `TCP `` `Tcp(addr)` (`Mode::port(p)`), `` `TLS `` `Tls(addr, config)`, `` `Unix_domain_socket `` `UnixDomainSocket(path)`. `?timeout`, `?backlog`: `.hyper(paf_hyper::ServerBuilder)`; `?on_exn`: errors go to the `tracing` log | same name ×1 |
 //! | `Server.create` holding the server, to learn its port or stop it from elsewhere | `server.bind_tcp(addr).await` or `server.bind_unix(path).await` → `Running`; `running.wait().await` is `Server.create`'s blocking form, `Running::stop` / `StopHandle` its `?stop` | — |
 //! | `Server.callback t` | `server.handler()` (a `paf_core::server::Handler`); `server.hyper(builder)` for a paf-hyper server | reshaped ×1 |
-//! | `Server.make_response_action`, `make_expert` (`` `Expert `` answers) | *(none)*: hyper owns the connection | missing ×2 |
+//! | `Server.make_response_action ?conn_closed ~callback ()` (`` `Expert `` or `` `Response `` answers) | `Server::make_response_action(callback)`: the callback answers a `server::ResponseAction` (`Expert(res, f)` or `Response(res, body)`); `server::respond_upgrade(headers, f)` is a `101` with `f` | same name ×1 |
+//! | `Server.make_expert ?conn_closed ~callback ()` (`res, fun ic oc -> …`) | `Server::make_expert(callback)`: the callback answers `(Response, server::Expert)`, `Expert::new(f)` taking the connection (`server::Upgraded`, `ic` and `oc` in one stream) once `res` is written. An `Expert` answer must switch protocols: `101` to an upgrade request on HTTP/1.1, or `2xx` to `CONNECT` (others are `500`: hyper owns the connection until it is upgraded) | same name ×1 |
+//! | the client half of an upgrade (ocaml-websocket writes it on a Conduit flow) | `client.get(uri).headers(h).upgrade().await` → `(Response, client::Upgrade)`: `Switched(stream)` after a `101`, else `Refused(body)` (hyper backend) | — |
 //! | `conn` (callback argument) | `server::Conn` (`paf_core::server::ConnInfo`: peer, version, TLS, id) | — |
 //! | `Server.respond ?headers ~status ~body ()` | `server::respond(status, body, headers)` | same name ×1 |
 //! | `Server.respond_string ?headers ~status ~body ()` | `server::respond_string(status, body, headers)` | same name ×1 |

@@ -68,8 +68,17 @@
 //! - A `HEAD` answer keeps the `Content-Length` the callback gave (the
 //!   length a `GET` would have had). A `304` does not: hyper removes the
 //!   field from every 304 it sends.
-//! - `Expert` responses (`make_expert`, writing to the raw channel) have no
-//!   counterpart: hyper owns the connection.
+//! - An `` `Expert `` answer ([`ResponseAction::Expert`], from
+//!   [`Server::make_response_action`], [`Server::make_expert`] or
+//!   [`respond_upgrade`]) is a connection upgrade: its response must be
+//!   `101 Switching Protocols` to a request that asked for an upgrade (an
+//!   `Upgrade` field, HTTP/1.1), or a `2xx` to `CONNECT`. CoHTTP writes any
+//!   response head and hands over the raw channels; hyper owns an HTTP
+//!   connection until it has been upgraded, so another status, or a request
+//!   that cannot be upgraded (HTTP/2), gets `500` and a warning in the log.
+//!   The function gets one stream ([`Upgraded`]) where CoHTTP gives `ic`
+//!   and `oc` (`tokio::io::split` gives the halves), once the head is
+//!   written.
 
 mod file;
 
@@ -95,9 +104,8 @@ pub use paf_hyper::{Running, StopHandle};
 pub type Conn = ConnInfo;
 
 /// The callback, its answer or the text of its error.
-type Callback = dyn Fn(Conn, Request, Body) -> BoxFuture<'static, Result<(Response, Body), String>>
-    + Send
-    + Sync;
+type Callback =
+    dyn Fn(Conn, Request, Body) -> BoxFuture<'static, Result<ResponseAction, String>> + Send + Sync;
 type ConnClosed = dyn Fn(Conn) + Send + Sync;
 
 /// A server: the callback, and TLS when it serves HTTPS. Cheap to clone;
@@ -140,32 +148,169 @@ impl std::fmt::Debug for Server {
 /// A closure answering a `Result` names its error type somewhere, as Rust
 /// cannot infer it through `?`: `Ok::<_, MyError>(…)`.
 ///
-/// The trait is sealed: the two forms above are the ones there are.
+/// CoHTTP's other two callbacks answer the same way: a [`ResponseAction`]
+/// (`make_response_action`'s), or `(Response, Expert)` (`make_expert`'s),
+/// each also in a `Result`.
+///
+/// The trait is sealed: the forms above are the ones there are.
 pub trait CallbackOutput: sealed::Sealed + Send + 'static {}
 
 impl CallbackOutput for (Response, Body) {}
 
 impl<E: fmt::Display + Send + 'static> CallbackOutput for Result<(Response, Body), E> {}
 
+impl CallbackOutput for ResponseAction {}
+
+impl<E: fmt::Display + Send + 'static> CallbackOutput for Result<ResponseAction, E> {}
+
+impl CallbackOutput for (Response, Expert) {}
+
+impl<E: fmt::Display + Send + 'static> CallbackOutput for Result<(Response, Expert), E> {}
+
 mod sealed {
+    use super::{Expert, ResponseAction};
     use crate::{Body, Response};
 
     pub trait Sealed {
         /// The answer, or the error's text for the log.
-        fn into_answer(self) -> Result<(Response, Body), String>;
+        fn into_answer(self) -> Result<ResponseAction, String>;
     }
 
-    impl Sealed for (Response, Body) {
-        fn into_answer(self) -> Result<(Response, Body), String> {
+    impl Sealed for ResponseAction {
+        fn into_answer(self) -> Result<ResponseAction, String> {
             Ok(self)
         }
     }
 
-    impl<E: std::fmt::Display> Sealed for Result<(Response, Body), E> {
-        fn into_answer(self) -> Result<(Response, Body), String> {
-            self.map_err(|e| e.to_string())
+    impl Sealed for (Response, Body) {
+        fn into_answer(self) -> Result<ResponseAction, String> {
+            Ok(self.into())
         }
     }
+
+    impl Sealed for (Response, Expert) {
+        fn into_answer(self) -> Result<ResponseAction, String> {
+            Ok(self.into())
+        }
+    }
+
+    impl<T: Sealed, E: std::fmt::Display> Sealed for Result<T, E> {
+        fn into_answer(self) -> Result<ResponseAction, String> {
+            self.map_err(|e| e.to_string())?.into_answer()
+        }
+    }
+}
+
+/// The connection once an upgrade's response has been written, a tokio
+/// `AsyncRead + AsyncWrite` stream: CoHTTP's `ic` and `oc` in one
+/// (`tokio::io::split` gives the two halves).
+pub type Upgraded = paf_hyper::upgrade::Upgraded;
+
+/// CoHTTP's `response_action`: what `Server.make_response_action`'s
+/// callback answers.
+///
+/// ```
+/// use paf_compat::server::{self, Conn, ResponseAction, Server};
+/// use paf_compat::{code::Status, Body, Header, Request};
+/// use tokio::io::AsyncWriteExt;
+///
+/// let server = Server::make_response_action(|_: Conn, req: Request, _: Body| async move {
+///     match req.headers().get("upgrade") {
+///         // `Expert (res, fun ic oc -> ...)
+///         Some("hello") => server::respond_upgrade(
+///             Some(Header::init_with("upgrade", "hello")),
+///             |mut stream| async move {
+///                 let _ = stream.write_all(b"hello, raw bytes\n").await;
+///             },
+///         ),
+///         // `Response (res, body)
+///         _ => server::respond_string(Status::Ok, "plain HTTP", None).into(),
+///     }
+/// });
+/// # drop(server);
+/// ```
+pub enum ResponseAction {
+    /// `` `Expert (res, f) ``: `res` is written, then `f` takes the
+    /// connection over (see [`Expert`] for which responses can).
+    Expert(Response, Expert),
+    /// `` `Response (res, body) ``: an ordinary answer.
+    Response(Response, Body),
+}
+
+impl fmt::Debug for ResponseAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResponseAction::Expert(res, _) => {
+                f.debug_tuple("Expert").field(res).finish_non_exhaustive()
+            }
+            ResponseAction::Response(res, body) => {
+                f.debug_tuple("Response").field(res).field(body).finish()
+            }
+        }
+    }
+}
+
+impl From<(Response, Body)> for ResponseAction {
+    fn from((response, body): (Response, Body)) -> Self {
+        ResponseAction::Response(response, body)
+    }
+}
+
+impl From<(Response, Expert)> for ResponseAction {
+    fn from((response, expert): (Response, Expert)) -> Self {
+        ResponseAction::Expert(response, expert)
+    }
+}
+
+/// The function of an `` `Expert `` answer, CoHTTP's `ic -> oc -> unit
+/// Lwt.t`: it runs in a task of its own with the connection once the
+/// response head has been written, and the connection closes when it
+/// returns (and drops the stream).
+///
+/// The response must switch protocols: `101` to a request with an
+/// `Upgrade` field over HTTP/1.1, or a `2xx` to `CONNECT`. CoHTTP lets any
+/// response be followed by raw bytes; hyper owns the connection until it is
+/// upgraded, so any other `Expert` answer is `500` (and a warning in the
+/// log), and the function is not called. A client that closes before the
+/// head is written never reaches it either.
+pub struct Expert(Box<dyn FnOnce(Upgraded) -> BoxFuture<'static, ()> + Send>);
+
+impl Expert {
+    /// The function `f`, to run on the upgraded connection.
+    pub fn new<F, Fut>(f: F) -> Expert
+    where
+        F: FnOnce(Upgraded) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        Expert(Box::new(move |stream| Box::pin(f(stream))))
+    }
+}
+
+impl fmt::Debug for Expert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Expert(..)")
+    }
+}
+
+/// An `` `Expert `` answer that switches protocols: `101 Switching
+/// Protocols` with `headers` (which name the protocol, `upgrade: websocket`
+/// say, and whatever it needs, such as `sec-websocket-accept`) and
+/// `connection: upgrade` unless they set `connection`; `f` gets the
+/// connection once the `101` is written. The request must have asked for
+/// an upgrade (see [`Expert`]).
+pub fn respond_upgrade<F, Fut>(headers: Option<Header>, f: F) -> ResponseAction
+where
+    F: FnOnce(Upgraded) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let headers = headers
+        .unwrap_or_default()
+        .add_unless_exists("connection", "upgrade");
+    let response = Response::builder()
+        .status(Status::SwitchingProtocols)
+        .headers(headers)
+        .build();
+    ResponseAction::Expert(response, Expert::new(f))
 }
 
 impl Server {
@@ -187,6 +332,32 @@ impl Server {
             conn_closed: None,
             tls: None,
         }
+    }
+
+    /// CoHTTP's `Server.make_response_action ~callback ()`: the callback
+    /// answers a [`ResponseAction`], `Expert` or `Response` (or a `Result`
+    /// of one). The same as [`Server::make`], which takes every
+    /// [`CallbackOutput`]; the name is kept for porting.
+    pub fn make_response_action<F, Fut>(callback: F) -> Server
+    where
+        F: Fn(Conn, Request, Body) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: CallbackOutput,
+    {
+        Server::make(callback)
+    }
+
+    /// CoHTTP's `Server.make_expert ~callback ()`: the callback answers
+    /// `(Response, Expert)` (or a `Result` of it), the response and what
+    /// takes the connection over once it is written (see [`Expert`]). The
+    /// same as [`Server::make`]; the name is kept for porting.
+    pub fn make_expert<F, Fut>(callback: F) -> Server
+    where
+        F: Fn(Conn, Request, Body) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: CallbackOutput,
+    {
+        Server::make(callback)
     }
 
     /// CoHTTP's `Server.create ?stop ~mode server`: listens as `mode`
@@ -310,11 +481,14 @@ impl Server {
 
 async fn answer(
     callback: Arc<Callback>,
-    request: http::Request<paf_core::Body>,
+    mut request: http::Request<paf_core::Body>,
 ) -> http::Response<paf_core::Body> {
     let conn = ConnInfo::of(&request).cloned().unwrap_or_else(|| {
         ConnInfo::new(PeerAddr::Other("unknown".into()), request.version(), None)
     });
+    // Taken before the request is handed on, and only when hyper could
+    // upgrade this connection (HTTP/1.1, an `Upgrade` field or CONNECT).
+    let upgrade = can_upgrade(&request).then(|| paf_hyper::upgrade::request(&mut request));
     let (parts, body) = request.into_parts();
     if is_bad_target(&parts) {
         // CoHTTP refuses such a request ("bad request URI") and closes;
@@ -328,7 +502,10 @@ async fn answer(
     }
     let request = Request::of_http(&parts);
     let (response, body) = match callback(conn, request, Body::of_stream(body)).await {
-        Ok(answer) => answer,
+        Ok(ResponseAction::Response(response, body)) => (response, body),
+        Ok(ResponseAction::Expert(response, expert)) => {
+            return switch(&parts, response, expert, upgrade)
+        }
         Err(error) => {
             // CoHTTP logs a raised exception and answers as for a panic.
             tracing::warn!(method = %parts.method, target = %parts.uri, %error, "the callback failed");
@@ -355,6 +532,52 @@ async fn answer(
             internal_server_error()
         }
     }
+}
+
+/// Whether hyper can hand this request's connection over: HTTP/1.1 with an
+/// `Upgrade` field, or CONNECT.
+fn can_upgrade(request: &http::Request<paf_core::Body>) -> bool {
+    request.version() == http::Version::HTTP_11
+        && (request.headers().contains_key(http::header::UPGRADE)
+            || request.method() == http::Method::CONNECT)
+}
+
+/// An `` `Expert `` answer: the response, and the expert's function run on
+/// the connection once hyper has written it and let go. What cannot be
+/// upgraded is the callback's error (see [`Expert`]).
+fn switch(
+    parts: &http::request::Parts,
+    response: Response,
+    expert: Expert,
+    upgrade: Option<impl Future<Output = paf_core::Result<Upgraded>> + Send + 'static>,
+) -> http::Response<paf_core::Body> {
+    let code = crate::code::code_of_status(&response.status());
+    let switches =
+        code == 101 || (parts.method == http::Method::CONNECT && (200..300).contains(&code));
+    let (Some(upgrade), true) = (upgrade, switches) else {
+        tracing::warn!(
+            method = %parts.method, target = %parts.uri, status = code,
+            "an Expert answer must switch protocols (101 to an upgrade request on HTTP/1.1, \
+             or 2xx to CONNECT): hyper owns the connection otherwise"
+        );
+        return internal_server_error();
+    };
+    let response = match response.into_http(paf_core::Body::empty()) {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::warn!(error = %e, "the callback's response cannot be sent");
+            return internal_server_error();
+        }
+    };
+    let target = parts.uri.clone();
+    tokio::spawn(async move {
+        match upgrade.await {
+            Ok(stream) => (expert.0)(stream).await,
+            // The client went away before the head was written.
+            Err(error) => tracing::debug!(%target, %error, "the connection was not upgraded"),
+        }
+    });
+    response
 }
 
 /// An authority-form target (`GET example.com`) on another method than
