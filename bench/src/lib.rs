@@ -3,7 +3,8 @@
 //!
 //! - `raw-hyper-server` and `paf-server` answer every request with the same
 //!   13-byte body, one on hyper 1.x used directly ([`raw_server`]), one on
-//!   paf-hyper's public API ([`paf_server`]);
+//!   paf-hyper's public API ([`paf_server`]), over plain TCP or over TLS
+//!   with the same rustls configuration ([`tls`]);
 //! - `client-bench` times each paf client against its engine used raw
 //!   (hyper-util's pooled client, reqwest, ureq) in one process;
 //! - `stream-mem` streams 1 GiB up and 1 GiB down through a paf client and a
@@ -16,6 +17,7 @@
 pub mod memory;
 pub mod paf_server;
 pub mod raw_server;
+pub mod tls;
 
 /// The body every benchmark server answers with: 13 bytes.
 pub const HELLO: &[u8] = b"Hello, World!";
@@ -27,6 +29,18 @@ pub fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
         builder.worker_threads(threads);
     }
     builder.enable_all().build()
+}
+
+/// An error and its causes, on one line: `a: b: c`.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The median of some measurements (the mean of the middle two for an even
@@ -44,6 +58,27 @@ pub fn median(values: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_chain_lists_the_causes() {
+        let outer = Wrapped(std::io::Error::other("inner"));
+        assert_eq!(error_chain(&outer), "wrapped: inner");
+    }
+
+    #[derive(Debug)]
+    struct Wrapped(std::io::Error);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("wrapped")
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {

@@ -1,7 +1,7 @@
 //! The server under test: paf-hyper's public API with the same handler as
 //! [`crate::raw_server`].
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use http::{Request, Response};
 use paf_core::Body;
@@ -13,7 +13,16 @@ async fn hello(_request: Request<Body>) -> Response<Body> {
     Response::new(Body::from(HELLO))
 }
 
-/// Starts the paf server on `addr`, on the current tokio runtime.
-pub async fn start(addr: SocketAddr) -> paf_core::Result<Running> {
-    Server::new(hello).bind_tcp(addr).await
+/// Starts the paf server on `addr`, on the current tokio runtime: HTTPS
+/// with `tls` when it is given (HTTP/1.1 or HTTP/2 by ALPN), plain HTTP
+/// otherwise (HTTP/1.1 or HTTP/2 prior knowledge, by the first bytes).
+pub async fn start(
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> paf_core::Result<Running> {
+    let builder = match tls {
+        Some(config) => Server::builder().tls(config),
+        None => Server::builder(),
+    };
+    builder.build(hello).bind_tcp(addr).await
 }

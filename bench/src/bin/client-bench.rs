@@ -127,7 +127,11 @@ fn run(args: Args) -> Result<(), BoxError> {
         None => server_runtime.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let url = format!("http://{}/", listener.local_addr()?);
-            tokio::spawn(raw_server::serve(listener, raw_server::Protocol::Http1));
+            tokio::spawn(raw_server::serve(
+                listener,
+                raw_server::Protocol::Http1,
+                None,
+            ));
             Ok::<_, std::io::Error>(url)
         })?,
     };
