@@ -69,10 +69,13 @@ pub(super) async fn accept_loop<L: Listener>(server: Server, listener: L, mut st
                     };
                     let server = server.clone();
                     let stop = connection_stop.clone();
-                    connections.spawn(async move {
+                    // Boxed: a connection's future is large (TLS, hyper's
+                    // connection, the watch), and spawning moves it by value
+                    // several times; a box is moved instead.
+                    connections.spawn(Box::pin(async move {
                         server.serve(io, peer, stop).await;
                         drop(slot);
-                    });
+                    }));
                 }
                 // The peer gave up before we took it: nothing to wait for.
                 Err(e) if is_about_one_connection(&e) => {
