@@ -134,7 +134,7 @@ fn base64_value(c: u8) -> Option<u32> {
 /// one or two characters. Unused low bits of the last group are ignored.
 fn base64_decode(input: &str) -> Option<Vec<u8>> {
     let bytes = input.as_bytes();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(bytes.len() / 4 * 3);

@@ -145,7 +145,11 @@ impl Server {
             Proto::Http1 => {
                 // Upgrades (101, CONNECT) hand the connection to the
                 // handler: see `paf_hyper::upgrade`.
-                let conn = self.inner.http1.serve_connection(io, service).with_upgrades();
+                let conn = self
+                    .inner
+                    .http1
+                    .serve_connection(io, service)
+                    .with_upgrades();
                 // An idle HTTP/1 connection is also waiting for a request
                 // head: the head read timeout is its idle limit too.
                 let limit = limits.idle_timeout.min(limits.header_read_timeout);
