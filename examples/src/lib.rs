@@ -8,7 +8,8 @@
 //! - `cohttp_server`: cohttp's own file server (`cohttp_server_lwt`) ported to paf-compat;
 //! - `cohttp_curl`: cohttp's curl (`cohttp_curl_lwt`) ported to paf-compat;
 //! - `letsencrypt`: a certificate over ACME HTTP-01 (Let's Encrypt or any directory);
-//! - `websocket`: a WebSocket echo server and client on paf's upgrades.
+//! - `websocket`: a WebSocket echo server and client on paf's upgrades;
+//! - `cluster`: one of several instances behind one name sharing a Redis (`--features redis`).
 //!
 //! Run one with `cargo run -p paf-examples --example NAME -- ARGS`.
 #![forbid(unsafe_code)]

@@ -88,6 +88,16 @@ pub enum Error {
         after: Duration,
     },
 
+    /// The storage lock of the certificate was lost while it was being
+    /// ordered (its lease ended and another instance took it over, or the
+    /// storage refused to extend it): the order was abandoned, or its
+    /// certificate not stored, so as not to overwrite the new holder's.
+    #[error("lost the storage lock {lock} while ordering; nothing was stored")]
+    LockLost {
+        /// The lock's name.
+        lock: String,
+    },
+
     /// An ACME exchange failed in another way: a transport error, an
     /// unexpected answer, or a problem document at a step without a variant
     /// of its own.

@@ -165,6 +165,35 @@
 //! Without a storage, a [`MemoryStorage`] shared by the configuration's
 //! clones is used. [`ConfigBuilder::storage`] takes any other backend.
 //!
+//! # Several instances behind one name
+//! Instances that share a storage (`RedisStorage` with the `redis`
+//! feature, or a [`FileStorage`] on a shared volume) work as one:
+//! - **Challenges.** Every answer is written to the storage, so whichever
+//!   instance the CA reaches answers it ([`CertManager::http_handler`]
+//!   and the TLS-ALPN-01 resolver look there for what they do not hold).
+//! - **One order per certificate.** The certificate's lock lets one
+//!   instance order; the others wait for it and then load what it stored.
+//!   The holder extends its lease while it orders ([`Storage::extend`],
+//!   which Redis and the memory store support) and checks that it still
+//!   holds the lock just before it stores the certificate, so that a
+//!   holder whose lease ran out never overwrites its successor's
+//!   certificate ([`Error::LockLost`]). A holder that dies loses the lock
+//!   when its lease ends ([`ConfigBuilder::lock_lease`]), and another
+//!   instance takes over.
+//! - **Renewals seen everywhere.** Each task reads its stored bundle
+//!   every [`CertManagerBuilder::storage_check_interval`] (five minutes by
+//!   default) and serves a certificate another instance stored
+//!   ([`RenewalEvent::Renewed`] with [`Origin::Stored`]);
+//!   `CertManagerBuilder::redis_notifications` makes that immediate:
+//!   every `RedisStorage` write is announced on a pub/sub channel.
+//!   [`CertManager::check_storage`] asks for a look at once.
+//! - **The storage away.** Instances keep serving what they hold; renewals
+//!   fail with [`Error::Storage`] and are tried again after the
+//!   [`Backoff`]; a lost subscription is taken again and every
+//!   certificate looked at.
+//!
+//! `examples/cluster.rs` is one such instance (`--redis URL`).
+//!
 //! # Keys
 //! The account key is generated, read from a PEM file, or derived from a
 //! seed ([`AccountKey`]); instant-acme signs with ECDSA P-256, so it is
@@ -173,6 +202,22 @@
 //! The certificate key is a fresh ECDSA P-256 key, or
 //! one the user brings ([`CertificateKey::Pem`], RSA included). Generating
 //! RSA keys is not supported: ring, paf's only crypto provider, cannot.
+//!
+//! # Changes for several instances
+//! - [`Storage::extend`] is new, with a default that fails with the new
+//!   [`StorageError::Unsupported`]: a backend of your own keeps compiling.
+//!   `RedisStorage`, [`MemoryStorage`] and [`EncryptedStorage`] (passing
+//!   it through) implement it; [`FileStorage`] does not (paf-le then goes
+//!   by the lease's end).
+//! - [`Error::LockLost`] is new: an order abandoned, or its certificate not
+//!   stored, because the lock went to another instance.
+//! - [`CertManagerBuilder::storage_check_interval`],
+//!   `CertManagerBuilder::redis_notifications` and
+//!   [`CertManager::check_storage`] are new; a certificate picked up from
+//!   the storage is reported as [`RenewalEvent::Renewed`] with
+//!   [`Origin::Stored`].
+//! - `RedisStorage`'s `put` also publishes the key on
+//!   `RedisStorage::changes_channel`.
 //!
 //! # Changes since the storage release
 //! - [`RenewalEvent`]'s variants carry the certificate's `names`, and a

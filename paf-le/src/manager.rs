@@ -23,7 +23,7 @@ use rustls::{
     sign::CertifiedKey,
     ServerConfig,
 };
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
 use tracing::{debug, info};
 
 use crate::{
@@ -42,6 +42,10 @@ use crate::{
 /// Events kept for a subscriber that reads slowly (see
 /// [`CertManager::events`]).
 const EVENT_BUFFER: usize = 256;
+
+/// How often each certificate's task looks at the stored certificate
+/// for one renewed by another instance, by default.
+const DEFAULT_STORAGE_CHECK: Duration = Duration::from_secs(300);
 
 /// Certificates for many names, obtained, served by SNI and renewed while
 /// the server runs: the rustls certificate resolver of an HTTPS server.
@@ -100,11 +104,18 @@ struct Inner {
     /// Every managed name (`example.org`, `*.example.org`) → its
     /// certificate.
     table: RwLock<HashMap<String, Arc<Managed>>>,
+    /// The task listening for changes announced by other instances
+    /// (Redis pub/sub), if any.
+    watcher: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// One certificate: its names, what is served, its renewal task.
 struct Managed {
     names: Vec<String>,
+    /// Where its bundle is stored.
+    storage_key: String,
+    /// Wakes its task to look at the stored certificate.
+    refresh: Arc<Notify>,
     served: RwLock<Option<Served>>,
     task: Mutex<Option<RenewalHandle>>,
 }
@@ -145,6 +156,9 @@ impl Drop for Inner {
         for managed in read(&self.table).values() {
             managed.request_stop();
         }
+        if let Some(watcher) = lock(&self.watcher).take() {
+            watcher.abort();
+        }
     }
 }
 
@@ -163,6 +177,8 @@ impl fmt::Debug for CertManager {
 pub struct CertManagerBuilder {
     settings: ConfigBuilder,
     schedule: Schedule,
+    #[cfg(feature = "redis")]
+    notifications: Option<crate::storage::RedisStorage>,
 }
 
 impl fmt::Debug for CertManagerBuilder {
@@ -195,6 +211,37 @@ impl CertManagerBuilder {
         self
     }
 
+    /// How often each certificate's task reads its stored bundle to pick
+    /// up a certificate that another instance sharing the storage renewed
+    /// (default five minutes). It works with any [`Storage`](crate::Storage)
+    /// (a [`FileStorage`](crate::FileStorage) on a shared volume
+    /// included); with Redis, `redis_notifications` (the `redis`
+    /// feature) makes the pick-up immediate and this the fallback. A newer valid
+    /// certificate found is served at once and reported as
+    /// [`RenewalEvent::Renewed`] with [`Origin::Stored`](crate::Origin::Stored).
+    pub fn storage_check_interval(mut self, interval: Duration) -> Self {
+        self.schedule.storage_check = Some(interval);
+        self
+    }
+
+    /// Listens on `storage`'s pub/sub channel
+    /// ([`RedisStorage::changes_channel`](crate::RedisStorage::changes_channel))
+    /// for certificates stored by other instances, and serves them at
+    /// once (the `redis` feature). Give the [`RedisStorage`](crate::RedisStorage)
+    /// under the configuration's storage (the same store, or the one an
+    /// [`EncryptedStorage`](crate::EncryptedStorage) wraps). A lost
+    /// subscription is taken again, and every certificate is then looked
+    /// at; the periodic check
+    /// ([`storage_check_interval`](CertManagerBuilder::storage_check_interval))
+    /// stays as the fallback. [`build`](CertManagerBuilder::build) must
+    /// then be called within a tokio runtime, and the store must have
+    /// been made with [`RedisStorage::connect`](crate::RedisStorage::connect).
+    #[cfg(feature = "redis")]
+    pub fn redis_notifications(mut self, storage: &crate::storage::RedisStorage) -> Self {
+        self.notifications = Some(storage.clone());
+        self
+    }
+
     /// Calls `callback` with every [`RenewalEvent`] of every certificate,
     /// on its task, as it happens; keep it short.
     pub fn on_event(mut self, callback: impl Fn(&RenewalEvent) + Send + Sync + 'static) -> Self {
@@ -218,14 +265,31 @@ impl CertManagerBuilder {
         let mut schedule = self.schedule;
         schedule.fraction = settings.renew_fraction;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        Ok(CertManager {
+        let manager = CertManager {
             inner: Arc::new(Inner {
                 settings,
                 schedule,
                 events,
                 table: RwLock::new(HashMap::new()),
+                watcher: Mutex::new(None),
             }),
-        })
+        };
+        #[cfg(feature = "redis")]
+        if let Some(storage) = &self.notifications {
+            if tokio::runtime::Handle::try_current().is_err() {
+                return Err(Error::Unsupported {
+                    what: "CertManagerBuilder::redis_notifications outside a tokio runtime".into(),
+                });
+            }
+            let inner = Arc::downgrade(&manager.inner);
+            let watcher = storage.watch(move |key| {
+                if let Some(inner) = inner.upgrade() {
+                    CertManager { inner }.stored_changed(key);
+                }
+            })?;
+            *lock(&manager.inner.watcher) = Some(watcher);
+        }
+        Ok(manager)
     }
 }
 
@@ -233,9 +297,13 @@ impl CertManager {
     /// A builder with `settings` (the CA, account, storage, challenge
     /// types…; no names) and the default schedule.
     pub fn builder(settings: ConfigBuilder) -> CertManagerBuilder {
+        let mut schedule = Schedule::new(crate::DEFAULT_RENEW_FRACTION);
+        schedule.storage_check = Some(DEFAULT_STORAGE_CHECK);
         CertManagerBuilder {
             settings,
-            schedule: Schedule::new(crate::DEFAULT_RENEW_FRACTION),
+            schedule,
+            #[cfg(feature = "redis")]
+            notifications: None,
         }
     }
 
@@ -278,8 +346,11 @@ impl CertManager {
                 "{taken} is managed already (remove its certificate first)"
             )));
         }
+        let refresh = Arc::new(Notify::new());
         let managed = Arc::new(Managed {
             names: names.clone(),
+            storage_key: config.certificate_storage_key().to_string(),
+            refresh: refresh.clone(),
             served: RwLock::new(None),
             task: Mutex::new(None),
         });
@@ -291,6 +362,7 @@ impl CertManager {
             }),
             install: managed.clone(),
             names: names.clone().into(),
+            refresh,
         }
         .spawn(None, self.inner.events.clone());
         *lock(&managed.task) = Some(task);
@@ -368,10 +440,32 @@ impl CertManager {
             }
             all
         };
+        if let Some(watcher) = lock(&self.inner.watcher).take() {
+            watcher.abort();
+        }
         for managed in all {
             let task = lock(&managed.task).take();
             if let Some(task) = task {
                 task.stop().await;
+            }
+        }
+    }
+
+    /// Has every certificate's task read its stored bundle now, and serve
+    /// it if another instance stored a newer one: for a program that
+    /// learns of changes in its own way (a file watcher on a shared
+    /// volume, a message); see also
+    /// [`CertManagerBuilder::storage_check_interval`].
+    pub fn check_storage(&self) {
+        self.stored_changed(None);
+    }
+
+    /// The value at `key` changed (`None`: any may have).
+    fn stored_changed(&self, key: Option<&str>) {
+        for managed in read(&self.inner.table).values() {
+            if key.is_none_or(|key| key == managed.storage_key) {
+                // `notify_one` keeps a permit for a task that is busy.
+                managed.refresh.notify_one();
             }
         }
     }

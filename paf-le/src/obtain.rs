@@ -9,9 +9,12 @@
 //! The order runs within the lock's lease and is abandoned past it, so no
 //! other holder can be let in while it still runs.
 
-use std::time::{Duration, SystemTime};
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
+};
 
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::{
     bundle,
@@ -19,7 +22,7 @@ use crate::{
     config::{Config, Name},
     error::{Error, Result},
     provision,
-    storage::LockGuard,
+    storage::{Lease, LockGuard, Storage, StorageError},
     x509::{self, AltName},
 };
 
@@ -134,17 +137,31 @@ pub(crate) async fn run(
         lease,
     )
     .await?;
+    let held = guard
+        .lease()
+        .map(|taken| Held::new(config.storage.clone(), taken.clone(), lease));
     let outcome = async {
         // Whoever held the lock may have just stored what is wanted.
         if let Some(stored) = usable_stored(config, want).await? {
             return Ok(stored);
         }
-        let order = provision::order_and_store(config, want.replacing());
+        let order = provision::order_and_store(config, want.replacing(), held.as_ref());
         let limit = work_limit(lease);
-        let ordered = if challenge_server {
-            tokio::time::timeout(limit, provision::serving_challenges(config, order)).await
-        } else {
-            tokio::time::timeout(limit, order).await
+        let order = async {
+            if challenge_server {
+                tokio::time::timeout(limit, provision::serving_challenges(config, order)).await
+            } else {
+                tokio::time::timeout(limit, order).await
+            }
+        };
+        // The lease is extended while the order runs; losing it abandons
+        // the order.
+        let ordered = match &held {
+            Some(held) => tokio::select! {
+                ordered = order => ordered,
+                lost = held.keep() => return Err(lost),
+            },
+            None => order.await,
         };
         let certificate = ordered.map_err(|_| Error::Timeout {
             what: "ordering within the lease of the certificate's lock",
@@ -158,6 +175,90 @@ pub(crate) async fn run(
     .await;
     guard.release_or_log().await;
     outcome
+}
+
+/// The certificate's lock while an order runs under it: extended every
+/// third of the lease while the storage supports it
+/// ([`Storage::extend`]), and checked once more before the certificate is
+/// written (fencing).
+pub(crate) struct Held {
+    storage: Arc<dyn Storage>,
+    lease: Mutex<Lease>,
+    duration: Duration,
+}
+
+impl Held {
+    fn new(storage: Arc<dyn Storage>, lease: Lease, duration: Duration) -> Self {
+        Held {
+            storage,
+            lease: Mutex::new(lease),
+            duration,
+        }
+    }
+
+    fn lease(&self) -> Lease {
+        crate::sync::lock(&self.lease).clone()
+    }
+
+    fn lost(&self) -> Error {
+        Error::LockLost {
+            lock: self.lease().name().to_string(),
+        }
+    }
+
+    /// Extends the lease now: `Ok(true)` when it is still held.
+    async fn extend(&self) -> Result<bool, StorageError> {
+        let lease = self.lease();
+        match self.storage.extend(&lease, self.duration).await? {
+            Some(extended) => {
+                *crate::sync::lock(&self.lease) = extended;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Extends the lease every third of it, for ever; returns only when
+    /// the lock is lost. A backend without `extend` is left alone (the
+    /// order then ends within the first lease); a failed extension is
+    /// tried again at the next third, the lease still running.
+    async fn keep(&self) -> Error {
+        let every = (self.duration / 3).max(Duration::from_millis(10));
+        loop {
+            tokio::time::sleep(every).await;
+            match self.extend().await {
+                Ok(true) => debug!(lock = self.lease().name(), "lease extended"),
+                Ok(false) => {
+                    warn!(
+                        lock = self.lease().name(),
+                        "lost the lock while ordering: abandoning the order"
+                    );
+                    return self.lost();
+                }
+                Err(StorageError::Unsupported { .. }) => std::future::pending::<()>().await,
+                Err(e) => warn!(lock = self.lease().name(), error = %e,
+                                "cannot extend the lease; trying again"),
+            }
+        }
+    }
+
+    /// The fencing check before the certificate is written: the lock is
+    /// still this holder's (asked of the storage when it can extend
+    /// leases, else by the lease's end); [`Error::LockLost`] otherwise.
+    pub(crate) async fn check(&self) -> Result<()> {
+        match self.extend().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(self.lost()),
+            Err(StorageError::Unsupported { .. }) => {
+                if self.lease().is_expired_at(SystemTime::now()) {
+                    Err(self.lost())
+                } else {
+                    Ok(())
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// How long work under a lock of `lease` may take: the lease less a
@@ -275,6 +376,98 @@ mod tests {
             Duration::from_secs(570)
         );
         assert_eq!(work_limit(Duration::from_secs(60)), Duration::from_secs(54));
+    }
+
+    #[tokio::test]
+    async fn a_holder_keeps_its_lease_and_the_fence_stops_one_that_lost_it() {
+        use crate::storage::MemoryStorage;
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        let short = Duration::from_millis(150);
+        let lease = storage.try_lock("l", short).await.unwrap().unwrap();
+        let held = Held::new(storage.clone(), lease, short);
+        // Kept past its first end while the work runs.
+        let kept = tokio::time::timeout(Duration::from_millis(500), held.keep()).await;
+        assert!(kept.is_err(), "the lease was kept: {kept:?}");
+        assert!(storage.try_lock("l", short).await.unwrap().is_none());
+        held.check().await.unwrap();
+
+        // Not kept: it ends, someone else takes the lock, and the fencing
+        // check refuses to let the old holder write.
+        tokio::time::sleep(short * 2).await;
+        let next = storage.try_lock("l", short).await.unwrap();
+        assert!(next.is_some());
+        let err = held.check().await.unwrap_err();
+        assert!(
+            matches!(&err, Error::LockLost { lock } if lock == "l"),
+            "{err}"
+        );
+        assert!(matches!(held.keep().await, Error::LockLost { .. }));
+    }
+
+    /// A backend without `extend`.
+    #[derive(Debug)]
+    struct NoExtend(crate::storage::MemoryStorage);
+
+    impl Storage for NoExtend {
+        fn get<'a>(
+            &'a self,
+            key: &'a str,
+        ) -> paf_core::BoxFuture<'a, Result<Option<Vec<u8>>, StorageError>> {
+            self.0.get(key)
+        }
+        fn put<'a>(
+            &'a self,
+            key: &'a str,
+            value: Vec<u8>,
+        ) -> paf_core::BoxFuture<'a, Result<(), StorageError>> {
+            self.0.put(key, value)
+        }
+        fn delete<'a>(&'a self, key: &'a str) -> paf_core::BoxFuture<'a, Result<(), StorageError>> {
+            self.0.delete(key)
+        }
+        fn list<'a>(
+            &'a self,
+            prefix: &'a str,
+        ) -> paf_core::BoxFuture<'a, Result<Vec<String>, StorageError>> {
+            self.0.list(prefix)
+        }
+        fn try_lock<'a>(
+            &'a self,
+            name: &'a str,
+            lease: Duration,
+        ) -> paf_core::BoxFuture<'a, Result<Option<Lease>, StorageError>> {
+            self.0.try_lock(name, lease)
+        }
+        fn unlock<'a>(
+            &'a self,
+            lease: &'a Lease,
+        ) -> paf_core::BoxFuture<'a, Result<(), StorageError>> {
+            self.0.unlock(lease)
+        }
+    }
+
+    #[tokio::test]
+    async fn without_extend_the_fence_goes_by_the_end_of_the_lease() {
+        let storage: Arc<dyn Storage> = Arc::new(NoExtend(crate::storage::MemoryStorage::new()));
+        let lease = storage
+            .try_lock("l", Duration::from_millis(100))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(
+            storage.extend(&lease, Duration::from_secs(1)).await,
+            Err(StorageError::Unsupported { .. })
+        ));
+        let held = Held::new(storage, lease, Duration::from_millis(100));
+        held.check().await.unwrap();
+        // `keep` leaves such a backend alone (it never reports a loss).
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), held.keep())
+                .await
+                .is_err()
+        );
+        let err = held.check().await.unwrap_err();
+        assert!(matches!(err, Error::LockLost { .. }), "{err}");
     }
 
     #[tokio::test]

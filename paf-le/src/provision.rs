@@ -115,6 +115,7 @@ impl Drop for StopOnDrop {
 pub(crate) async fn order_and_store(
     config: &Config,
     replacing: Option<&Certificate>,
+    fence: Option<&crate::obtain::Held>,
 ) -> Result<Certificate> {
     let started = std::time::Instant::now();
     let http = AcmeHttpClient::new(config.http.clone(), config.request_timeout);
@@ -171,6 +172,11 @@ pub(crate) async fn order_and_store(
     .await
     // A refusal's `Retry-After` is only seen by the HTTP client.
     .map_err(|err| err.with_retry_after(http.last_retry_after()))?;
+    if let Some(fence) = fence {
+        // Still the lock's holder? Else the next holder's certificate
+        // stays.
+        fence.check().await?;
+    }
     config
         .storage
         .put(config.certificate_storage_key(), bundle::encode(&issued))

@@ -30,7 +30,7 @@ use tokio::{
     sync::{broadcast, watch, Notify},
     task::JoinHandle,
 };
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::{
     ari,
@@ -321,6 +321,7 @@ impl Renewal {
             issuer,
             install: self.resolver,
             names,
+            refresh: Arc::new(Notify::new()),
         }
         .spawn(Some(current), events)
     }
@@ -331,6 +332,9 @@ impl Renewal {
 #[derive(Clone)]
 pub(crate) struct Schedule {
     pub(crate) fraction: f64,
+    /// How often the stored certificate is looked at for one renewed by
+    /// another instance sharing the storage (`None`: never, unless told).
+    pub(crate) storage_check: Option<Duration>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) check_interval: Duration,
     pub(crate) backoff: Backoff,
@@ -342,6 +346,7 @@ impl std::fmt::Debug for Schedule {
         f.debug_struct("Schedule")
             .field("fraction", &self.fraction)
             .field("check_interval", &self.check_interval)
+            .field("storage_check", &self.storage_check)
             .field("backoff", &self.backoff)
             .finish_non_exhaustive()
     }
@@ -351,6 +356,7 @@ impl Schedule {
     pub(crate) fn new(fraction: f64) -> Self {
         Schedule {
             fraction,
+            storage_check: None,
             clock: Arc::new(SystemClock),
             check_interval: DEFAULT_CHECK_INTERVAL,
             backoff: Backoff::default(),
@@ -458,6 +464,9 @@ pub(crate) struct Task {
     pub(crate) issuer: Arc<dyn Issue>,
     pub(crate) install: Arc<dyn Install>,
     pub(crate) names: Arc<[String]>,
+    /// Wakes the task to look at the stored certificate now (another
+    /// instance announced that it stored one).
+    pub(crate) refresh: Arc<Notify>,
 }
 
 impl Task {
@@ -558,9 +567,55 @@ impl Task {
             state.send_modify(|state| state.next_renewal = due.at);
         }
         let mut failures = 0u32;
+        let storage_check = self.schedule.storage_check;
+        let mut next_check = storage_check.map(|every| tokio::time::Instant::now() + every);
+        let mut check_now = false;
         loop {
             if stop.requested() {
                 return;
+            }
+            if next_check.is_some_and(|at| tokio::time::Instant::now() >= at) {
+                check_now = true;
+            }
+            if check_now {
+                check_now = false;
+                next_check = storage_check.map(|every| tokio::time::Instant::now() + every);
+                let found = tokio::select! {
+                    found = self.renewed_elsewhere(current.as_ref()) => found,
+                    () = stop.notify.notified() => return,
+                };
+                let found = found.unwrap_or_else(|()| {
+                    // The storage is away (a notification may have come
+                    // as it returned): look again soon.
+                    let soon = self.schedule.backoff.first();
+                    let soon = storage_check.map_or(soon, |every| every.min(soon));
+                    next_check = Some(tokio::time::Instant::now() + soon);
+                    None
+                });
+                if let Some(cert) = found {
+                    let first = current.is_none();
+                    match self.install.install(&cert) {
+                        Ok(()) => {
+                            let obtained = Obtained {
+                                certificate: cert,
+                                origin: Origin::Stored,
+                            };
+                            let Some(next) = self
+                                .swapped_in(&obtained, first, clock.now(), &state, &events, &stop)
+                                .await
+                            else {
+                                return;
+                            };
+                            due = next;
+                            failures = 0;
+                            current = Some(obtained.certificate);
+                            continue;
+                        }
+                        Err(e) => {
+                            warn!(?names, error = %e, "the certificate stored by another instance cannot be served")
+                        }
+                    }
+                }
             }
             let now = clock.now();
             if let (Some(recheck_at), Some(cert), 0) = (due.recheck_at, &current, failures) {
@@ -583,8 +638,15 @@ impl Task {
                 if let Some(recheck_at) = due.recheck_at {
                     wait = wait.min(recheck_at.duration_since(now).unwrap_or(Duration::ZERO));
                 }
+                if let Some(at) = next_check {
+                    wait = wait.min(at.saturating_duration_since(tokio::time::Instant::now()));
+                }
                 tokio::select! {
                     () = tokio::time::sleep(wait) => continue,
+                    () = self.refresh.notified() => {
+                        check_now = true;
+                        continue;
+                    }
                     () = stop.notify.notified() => return,
                 }
             }
@@ -602,58 +664,14 @@ impl Task {
             match outcome {
                 Ok(obtained) => {
                     failures = 0;
-                    let cert = obtained.certificate;
-                    let next = tokio::select! {
-                        due = self.issuer.due(&cert, fraction, clock.now()) => due,
-                        () = stop.notify.notified() => return,
+                    let Some(next) = self
+                        .swapped_in(&obtained, first, now, &state, &events, &stop)
+                        .await
+                    else {
+                        return;
                     };
-                    // A certificate due at once (a CA issuing for less than
-                    // the check interval, a clock far ahead) must not make
-                    // the task order in a loop.
-                    due = Due {
-                        at: next.at.max(now + self.schedule.backoff.first()),
-                        recheck_at: next.recheck_at,
-                    };
-                    info!(?names, origin = ?obtained.origin, not_after = ?cert.not_after(),
-                          next_renewal = ?due.at, "certificate renewed and swapped in");
-                    state.send_modify(|state| {
-                        if !first {
-                            state.renewals += 1;
-                        }
-                        state.failures = 0;
-                        state.serving = true;
-                        state.not_after = cert.not_after();
-                        state.next_renewal = due.at;
-                        state.last_error = None;
-                    });
-                    let (names, origin, serial, not_after, next_renewal) = (
-                        names.clone(),
-                        obtained.origin,
-                        cert.serial_hex(),
-                        cert.not_after(),
-                        due.at,
-                    );
-                    self.publish(
-                        &events,
-                        if first {
-                            RenewalEvent::Loaded {
-                                names,
-                                origin,
-                                serial,
-                                not_after,
-                                next_renewal,
-                            }
-                        } else {
-                            RenewalEvent::Renewed {
-                                names,
-                                origin,
-                                serial,
-                                not_after,
-                                next_renewal,
-                            }
-                        },
-                    );
-                    current = Some(cert);
+                    due = next;
+                    current = Some(obtained.certificate);
                 }
                 Err(err) => {
                     failures = failures.saturating_add(1);
@@ -693,6 +711,96 @@ impl Task {
                 }
             }
         }
+    }
+
+    /// A stored certificate other than `current` and ending no sooner
+    /// (another instance renewed it), servable now; `None` when there is
+    /// none, `Err` when the storage cannot be read (logged).
+    async fn renewed_elsewhere(
+        &self,
+        current: Option<&Certificate>,
+    ) -> Result<Option<Certificate>, ()> {
+        let stored = match self.issuer.stored(self.schedule.clock.now()).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                debug!(names = ?self.names, error = %e, "cannot look at the stored certificate");
+                return Err(());
+            }
+        };
+        // Another certificate than the served one, ending no sooner (two
+        // issued within a second end at the same second): the storage is
+        // what the instances agree on.
+        let newer = current.is_none_or(|current| {
+            current.leaf() != stored.leaf() && stored.not_after() >= current.not_after()
+        });
+        Ok(newer.then_some(stored))
+    }
+
+    /// Records that `obtained` is served from now on: its next renewal,
+    /// the state, the event. `None` when the task was stopped meanwhile.
+    async fn swapped_in(
+        &self,
+        obtained: &Obtained,
+        first: bool,
+        now: SystemTime,
+        state: &watch::Sender<RenewalState>,
+        events: &broadcast::Sender<RenewalEvent>,
+        stop: &Stop,
+    ) -> Option<Due> {
+        let names = &self.names;
+        let cert = &obtained.certificate;
+        let next = tokio::select! {
+            due = self.issuer.due(cert, self.schedule.fraction, self.schedule.clock.now()) => due,
+            () = stop.notify.notified() => return None,
+        };
+        // A certificate due at once (a CA issuing for less than the check
+        // interval, a clock far ahead) must not make the task order in a
+        // loop.
+        let due = Due {
+            at: next.at.max(now + self.schedule.backoff.first()),
+            recheck_at: next.recheck_at,
+        };
+        info!(?names, origin = ?obtained.origin, not_after = ?cert.not_after(),
+              next_renewal = ?due.at, "certificate renewed and swapped in");
+        state.send_modify(|state| {
+            if !first {
+                state.renewals += 1;
+            }
+            state.failures = 0;
+            state.serving = true;
+            state.not_after = cert.not_after();
+            state.next_renewal = due.at;
+            state.last_error = None;
+        });
+        let (names, origin, serial, not_after, next_renewal) = (
+            names.clone(),
+            obtained.origin,
+            cert.serial_hex(),
+            cert.not_after(),
+            due.at,
+        );
+        self.publish(
+            events,
+            if first {
+                RenewalEvent::Loaded {
+                    names,
+                    origin,
+                    serial,
+                    not_after,
+                    next_renewal,
+                }
+            } else {
+                RenewalEvent::Renewed {
+                    names,
+                    origin,
+                    serial,
+                    not_after,
+                    next_renewal,
+                }
+            },
+        );
+        Some(due)
     }
 
     async fn attempt(

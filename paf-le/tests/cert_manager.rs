@@ -2,7 +2,8 @@
 //! picked by SNI, the three challenge types (TLS-ALPN-01 answered by the
 //! HTTPS server itself, DNS-01 through challtestsrv's DNS with a
 //! wildcard), the fallback from one type to the next, answers shared
-//! through the storage, and a renewal under load.
+//! through the storage, a renewal under load, and a renewal by another
+//! instance picked up from a shared directory.
 //!
 //! Orders are counted at the wire (see tests/manager.rs). pebble's nonce
 //! rejection stays on. Each test times its orders and prints them.
@@ -732,4 +733,75 @@ async fn the_cas_renewal_window_decides_when_to_renew() {
     );
     plain.stop().await;
     plain_port80.stop(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_by_another_instance_on_a_shared_directory_is_picked_up_by_the_periodic_check() {
+    let Some((pebble, recorder, counts)) = start().await else {
+        return;
+    };
+    // Two instances, each with its own FileStorage on one directory (a
+    // shared volume); A's clock is moved to renew, B has no notification
+    // but reads its stored bundle every 200 ms.
+    let storage = fresh_dir(pebble.dir(), "shared");
+    let clock = ManualClock::new(SystemTime::now());
+    let a = CertManager::builder(recorded(&pebble, &recorder).storage_dir(&storage))
+        .clock(clock.clone())
+        .check_interval(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let b = CertManager::builder(recorded(&pebble, &recorder).storage_dir(&storage))
+        .storage_check_interval(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let port80 = serve_port80(&pebble, &a).await;
+    let server_b = https(&b, "127.0.0.1:0".parse().unwrap()).await;
+    let name = "shared-volume.example.test";
+    a.add([name]).unwrap();
+    ready(&pebble, &a, name).await;
+    b.add([name]).unwrap();
+    ready(&pebble, &b, name).await;
+    assert_eq!(counts.orders(), 1, "B loaded A's certificate");
+
+    let old = a.certificate(name).unwrap();
+    let mut events = b.events();
+    clock.set(old.renew_at(a.settings().renew_fraction()));
+    // B's own first load may still be on its way to the subscriber.
+    let event = loop {
+        match next_event(&mut events).await {
+            RenewalEvent::Loaded { .. } => continue,
+            other => break other,
+        }
+    };
+    assert!(
+        matches!(
+            event,
+            RenewalEvent::Renewed {
+                origin: Origin::Stored,
+                ..
+            }
+        ),
+        "{event:?}"
+    );
+    let new = a.certificate(name).unwrap();
+    assert_ne!(serial(new.leaf()), serial(old.leaf()));
+    let root = pebble.root_pem().await;
+    let client = {
+        let mut config = (*tls_client_config(&root)).clone();
+        config.resumption = rustls::client::Resumption::disabled();
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+    };
+    let chain = served_chain(&client, server_b.local_addr().unwrap(), name)
+        .await
+        .unwrap();
+    assert_eq!(
+        serial(&chain[0]),
+        serial(new.leaf()),
+        "B serves A's renewal"
+    );
+    assert_eq!(counts.orders(), 2, "B did not order");
+    a.stop().await;
+    b.stop().await;
+    port80.stop(Duration::from_secs(1)).await;
+    server_b.stop(Duration::from_secs(1)).await;
 }

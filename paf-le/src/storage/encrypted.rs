@@ -223,6 +223,14 @@ impl<S: Storage> Storage for EncryptedStorage<S> {
     fn unlock<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), StorageError>> {
         self.inner.unlock(lease)
     }
+
+    fn extend<'a>(
+        &'a self,
+        lease: &'a Lease,
+        duration: std::time::Duration,
+    ) -> BoxFuture<'a, Result<Option<Lease>, StorageError>> {
+        self.inner.extend(lease, duration)
+    }
 }
 
 /// Why an [`EncryptedStorage`] refused a stored value: the

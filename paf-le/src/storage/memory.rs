@@ -110,4 +110,26 @@ impl Storage for MemoryStorage {
             Ok(())
         })
     }
+
+    fn extend<'a>(
+        &'a self,
+        lease: &'a Lease,
+        duration: Duration,
+    ) -> BoxFuture<'a, Result<Option<Lease>, StorageError>> {
+        Box::pin(async move {
+            let mut inner = self.inner();
+            let now = SystemTime::now();
+            let Some(held) = inner.locks.get_mut(lease.name()) else {
+                return Ok(None);
+            };
+            if held.token() != lease.token() || held.is_expired_at(now) {
+                return Ok(None);
+            }
+            let expires = now
+                .checked_add(duration.min(super::MAX_LEASE))
+                .unwrap_or(now + super::MAX_LEASE);
+            *held = Lease::from_parts(lease.name(), lease.token(), expires);
+            Ok(Some(held.clone()))
+        })
+    }
 }

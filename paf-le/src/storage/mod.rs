@@ -91,6 +91,28 @@ pub trait Storage: fmt::Debug + Send + Sync + 'static {
     /// Releases a lock taken with [`try_lock`](Storage::try_lock). A lock
     /// whose lease ended and that someone else took since is left alone.
     fn unlock<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), StorageError>>;
+
+    /// Lengthens a lease still held to `duration` from now, and tells
+    /// whether it is still held: `None` when the lease ended and someone
+    /// else took the lock since, or nobody holds it any more (the caller
+    /// should then stop the work the lock guards and write nothing).
+    ///
+    /// paf-le calls it while it orders, so that a long order keeps its
+    /// lock, and once more just before it stores the certificate (a
+    /// fencing check: a holder that lost its lock does not overwrite what
+    /// the next holder wrote). Optional: the default fails with
+    /// [`StorageError::Unsupported`], and paf-le then relies on the lease
+    /// it was given ([`Lease::expires`]) alone.
+    fn extend<'a>(
+        &'a self,
+        lease: &'a Lease,
+        duration: Duration,
+    ) -> BoxFuture<'a, Result<Option<Lease>, StorageError>> {
+        let _ = (lease, duration);
+        Box::pin(std::future::ready(Err(StorageError::Unsupported {
+            what: "extending a lease",
+        })))
+    }
 }
 
 /// A lock held until [`Storage::unlock`] or until [`expires`](Lease::expires).
@@ -187,6 +209,13 @@ pub enum StorageError {
         /// The cause.
         #[source]
         source: io::Error,
+    },
+
+    /// The backend does not offer this (optional) operation.
+    #[error("the storage backend does not support {what}")]
+    Unsupported {
+        /// The operation.
+        what: &'static str,
     },
 
     /// The backend failed in a way of its own (a server's error reply).

@@ -32,6 +32,14 @@ const RECONNECT_RETRIES: usize = 2;
 /// Where locks live under the prefix: a dot segment, which no key has.
 const LOCKS: &str = ".locks/";
 
+/// The pub/sub channel under the prefix on which every `put` announces
+/// its key (a dot name, which no key has).
+const CHANGES: &str = ".changes";
+
+/// The longest pause between two tries to subscribe again to
+/// [`CHANGES`] after the subscription was lost.
+const MAX_RESUBSCRIBE_WAIT: Duration = Duration::from_secs(5);
+
 /// How many keys one `SCAN` step looks at: large enough that listing a
 /// store of a few thousand certificates takes a handful of round trips.
 const SCAN_COUNT: usize = 1000;
@@ -86,8 +94,9 @@ static EXTEND: LazyLock<Script> = LazyLock::new(|| {
 /// - **Privacy.** Values hold private keys (see [`Storage`]). This client
 ///   speaks plain TCP (TLS to Redis is not built in): keep Redis on
 ///   loopback, a private network or a tunnel, restrict the connection's
-///   user to the prefix with an ACL (`~example-org:acme:*`), and wrap the
-///   store in an [`EncryptedStorage`](crate::EncryptedStorage) so that
+///   user to the prefix with an ACL (`~example-org:acme:*`, and
+///   `&example-org:acme:*` for the channel every `put` publishes on),
+///   and wrap the store in an [`EncryptedStorage`](crate::EncryptedStorage) so that
 ///   Redis, its replicas and its backups hold only sealed values.
 /// - **One primary.** A lock is exact on one Redis server. Replication is
 ///   asynchronous: after a failover the new primary may not have a lock
@@ -114,9 +123,21 @@ static EXTEND: LazyLock<Script> = LazyLock::new(|| {
 /// refused connection is tried again (the request never reached Redis);
 /// a request that timed out or lost its connection may or may not have
 /// been carried out, and the caller decides.
+///
+/// # Changes announced
+/// Every [`put`](Storage::put) also publishes its key on the pub/sub
+/// channel [`changes_channel`](RedisStorage::changes_channel)
+/// (`<prefix>.changes`), in the same transaction as the write, so that
+/// other instances learn at once of a certificate renewed elsewhere
+/// ([`CertManagerBuilder::redis_notifications`](crate::CertManagerBuilder::redis_notifications)).
+/// A value wrapped in an [`EncryptedStorage`](crate::EncryptedStorage)
+/// is announced the same way: only its key is published.
 #[derive(Clone)]
 pub struct RedisStorage {
     connection: ConnectionManager,
+    /// For pub/sub connections of its own: `None` for a store made with
+    /// [`new`](RedisStorage::new).
+    client: Option<redis::Client>,
     prefix: String,
     /// The server, for `Debug`: host and port, never the password.
     server: Option<String>,
@@ -171,11 +192,12 @@ impl RedisStorage {
             )
         })?;
         let server = client.get_connection_info().addr().to_string();
-        let connection = ConnectionManager::new_with_config(client, config)
+        let connection = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|e| failed("connect to", format!("the Redis server {server}"), e))?;
         Ok(RedisStorage {
             server: Some(server),
+            client: Some(client),
             ..Self::new(connection)
         })
     }
@@ -186,6 +208,7 @@ impl RedisStorage {
     pub fn new(connection: ConnectionManager) -> Self {
         RedisStorage {
             connection,
+            client: None,
             prefix: Self::DEFAULT_PREFIX.to_string(),
             server: None,
         }
@@ -239,6 +262,62 @@ impl RedisStorage {
         Ok((updated == 1).then(|| Lease::from_parts(lease.name(), lease.token(), expires)))
     }
 
+    /// The pub/sub channel on which every [`put`](Storage::put) publishes
+    /// its key: `<prefix>.changes`.
+    pub fn changes_channel(&self) -> String {
+        format!("{}{CHANGES}", self.prefix)
+    }
+
+    /// Spawns a task that subscribes to
+    /// [`changes_channel`](RedisStorage::changes_channel) on a connection
+    /// of its own and calls `on_change` with each key written (by any
+    /// instance), or with `None` after the subscription was lost and
+    /// taken again (changes may have been missed meanwhile). A lost
+    /// subscription is tried again after 100 ms, doubling up to 5 s.
+    ///
+    /// Fails with [`StorageError::Unsupported`] for a store made with
+    /// [`new`](RedisStorage::new), which has no client to open a
+    /// connection with. Must be called within a tokio runtime.
+    pub(crate) fn watch(
+        &self,
+        on_change: impl Fn(Option<&str>) + Send + Sync + 'static,
+    ) -> Result<tokio::task::JoinHandle<()>, StorageError> {
+        let client = self.client.clone().ok_or(StorageError::Unsupported {
+            what: "pub/sub on a RedisStorage made without a client (RedisStorage::new)",
+        })?;
+        let channel = self.changes_channel();
+        Ok(tokio::spawn(async move {
+            let mut wait = Duration::from_millis(100);
+            let mut first = true;
+            loop {
+                match subscribe(&client, &channel).await {
+                    Ok(mut messages) => {
+                        wait = Duration::from_millis(100);
+                        if !first {
+                            on_change(None);
+                        }
+                        while let Some(message) = std::future::poll_fn(|cx| {
+                            futures_core::Stream::poll_next(std::pin::Pin::new(&mut messages), cx)
+                        })
+                        .await
+                        {
+                            if let Ok(key) = message.get_payload::<String>() {
+                                on_change(Some(&key));
+                            }
+                        }
+                        tracing::debug!(channel, "lost the Redis subscription: subscribing again");
+                    }
+                    Err(e) => {
+                        tracing::debug!(channel, error = %e, ?wait, "cannot subscribe to Redis: trying again");
+                    }
+                }
+                first = false;
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(MAX_RESUBSCRIBE_WAIT);
+            }
+        }))
+    }
+
     fn value_key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
@@ -286,9 +365,24 @@ impl Storage for RedisStorage {
     fn put<'a>(&'a self, key: &'a str, value: Vec<u8>) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
             check_key(key)?;
-            self.query(redis::cmd("SET").arg(self.value_key(key)).arg(value))
-                .await
-                .map_err(|e| failed("write", key, e))
+            // The write and its announcement in one transaction: nobody
+            // hears of a value not yet there.
+            let mut pipe = redis::pipe();
+            pipe.atomic()
+                .cmd("SET")
+                .arg(self.value_key(key))
+                .arg(value)
+                .ignore()
+                .cmd("PUBLISH")
+                .arg(self.changes_channel())
+                .arg(key)
+                .ignore();
+            self.send(|mut connection| {
+                let pipe = &pipe;
+                async move { pipe.query_async::<()>(&mut connection).await }
+            })
+            .await
+            .map_err(|e| failed("write", key, e))
         })
     }
 
@@ -387,6 +481,21 @@ impl Storage for RedisStorage {
             Ok(())
         })
     }
+
+    fn extend<'a>(
+        &'a self,
+        lease: &'a Lease,
+        duration: Duration,
+    ) -> BoxFuture<'a, Result<Option<Lease>, StorageError>> {
+        Box::pin(RedisStorage::extend(self, lease, duration))
+    }
+}
+
+/// A subscription to `channel` on a new connection.
+async fn subscribe(client: &redis::Client, channel: &str) -> RedisResult<redis::aio::PubSubStream> {
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.subscribe(channel).await?;
+    Ok(pubsub.into_on_message())
 }
 
 fn failed(action: &'static str, key: impl Into<String>, source: RedisError) -> StorageError {
