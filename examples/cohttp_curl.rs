@@ -4,7 +4,7 @@
 //! a success prints its status to standard error and exits with 1.
 //!
 //! ```text
-//! cargo run -p paf-examples --example cohttp_curl -- [-X METHOD] [-o FILE] [-i] URI
+//! cargo run -p paf-examples --features compat --example cohttp_curl -- [-X METHOD] [-o FILE] [-i] URI
 //! ```
 //!
 //! `-i` is not upstream's: as curl's, it prints the status line and the

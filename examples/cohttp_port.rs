@@ -4,7 +4,7 @@
 //! listens on a free port of 127.0.0.1 and exits once the client is done.
 //!
 //! ```text
-//! cargo run -p paf-examples --example cohttp_port
+//! cargo run -p paf-examples --features compat --example cohttp_port
 //! ```
 //!
 //! The OCaml it ports, function for function:

@@ -6,7 +6,7 @@
 //! `HEAD` as `GET` without the body, `404` and `405` pages.
 //!
 //! ```text
-//! cargo run -p paf-examples --example cohttp_server -- [DOCROOT] [-p PORT] [-s HOST] [-i INDEX] [--tls CERT,KEY]
+//! cargo run -p paf-examples --features compat --example cohttp_server -- [DOCROOT] [-p PORT] [-s HOST] [-i INDEX] [--tls CERT,KEY]
 //! ```
 //!
 //! Each function carries the OCaml it ports. paf-compat's own tests run

@@ -3,8 +3,8 @@
 //! can trust it) or read from PEM files.
 //!
 //! ```text
-//! cargo run -p paf-examples --example https_server                     # port 8443
-//! cargo run -p paf-examples --example https_server -- --port 9443 --cert cert.pem --key key.pem
+//! cargo run -p paf-examples --features tls-cert --example https_server                     # port 8443
+//! cargo run -p paf-examples --features tls-cert --example https_server -- --port 9443 --cert cert.pem --key key.pem
 //! curl --http2 --cacert /tmp/paf-https/cert.pem https://localhost:8443/
 //! ```
 

@@ -4,7 +4,7 @@
 //! not hold, renews in the background and logs every event.
 //!
 //! ```text
-//! cargo run -p paf-examples --example letsencrypt -- [options] NAMES...
+//! cargo run -p paf-examples --features le --example letsencrypt -- [options] NAMES...
 //!   NAMES                one certificate each; join names with commas to put
 //!                        them on one certificate: example.org,www.example.org
 //!   --directory staging|production|URL   the ACME directory (default: staging)

@@ -6,10 +6,10 @@
 //! takes over the connection it came on.
 //!
 //! ```text
-//! cargo run -p paf-examples --example websocket                        # ws://127.0.0.1:9001/
-//! cargo run -p paf-examples --example websocket -- --connect ws://127.0.0.1:9001/
-//! cargo run -p paf-examples --example websocket -- --listen 127.0.0.1:9443 --tls
-//! cargo run -p paf-examples --example websocket -- --connect wss://localhost:9443/ \
+//! cargo run -p paf-examples --features websocket --example websocket                        # ws://127.0.0.1:9001/
+//! cargo run -p paf-examples --features websocket --example websocket -- --connect ws://127.0.0.1:9001/
+//! cargo run -p paf-examples --features websocket --example websocket -- --listen 127.0.0.1:9443 --tls
+//! cargo run -p paf-examples --features websocket --example websocket -- --connect wss://localhost:9443/ \
 //!     --ca /tmp/paf-websocket/cert.pem
 //! ```
 //!

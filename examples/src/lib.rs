@@ -11,5 +11,8 @@
 //! - `websocket`: a WebSocket echo server and client on paf's upgrades;
 //! - `cluster`: one of several instances behind one name sharing a Redis (`--features redis`).
 //!
-//! Run one with `cargo run -p paf-examples --example NAME -- ARGS`.
+//! Run one with `cargo run -p paf-examples --example NAME -- ARGS`; the
+//! examples beyond the smallest ones name their Cargo feature
+//! (`--features compat`, `le`, `websocket`, `tls-cert`, `redis`), so that
+//! `hello_server` builds only paf-core and paf-hyper.
 #![forbid(unsafe_code)]

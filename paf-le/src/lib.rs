@@ -254,8 +254,8 @@
 //! `examples/letsencrypt.rs` is a server to deploy: HTTPS with a
 //! [`CertManager`] for the names on its command line, the challenge types
 //! from `--challenge`, the store reused across restarts, renewals in the
-//! background and every event logged. `cargo run -p paf-examples --example
-//! letsencrypt -- --help` lists its options.
+//! background and every event logged. `cargo run -p paf-examples
+//! --features le --example letsencrypt -- --help` lists its options.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
