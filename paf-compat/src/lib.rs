@@ -308,6 +308,7 @@
 //! | `sexp_of_t`, `t_of_sexp` and the other converters `[@@deriving sexp]` makes | *(none)*, and not counted: no sexplib; `{:?}` prints, `==` compares | — |
 //! | `Net`, `IO`, the functors (`Make`, `Make_client`, `Make_server`), `S`, `Private` | *(none)*, and not counted: the plumbing that instantiates CoHTTP for an I/O library; paf-compat is one instantiation | — |
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 // Without a backend feature only the header-level modules have users: the
 // conversions to and from the engines' messages lie unused.

@@ -257,6 +257,7 @@
 //! background and every event logged. `cargo run -p paf-examples
 //! --features le --example letsencrypt -- --help` lists its options.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod account;

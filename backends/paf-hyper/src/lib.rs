@@ -41,6 +41,7 @@
 //! period. A handler's panic becomes the error handler's response (500 by
 //! default), and one bad connection never stops the others.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod client;

@@ -38,6 +38,7 @@
 //! another host or port fail with [`paf_core::Error::Unsupported`] naming the
 //! entry; nothing falls back to plain TCP silently.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 use std::{

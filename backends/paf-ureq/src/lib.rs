@@ -85,6 +85,7 @@
 //!
 //! [ureq]: https://docs.rs/ureq/3
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod body;
