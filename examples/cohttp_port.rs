@@ -61,8 +61,7 @@ async fn client(uri: &str) -> Result<(), paf_compat::Error> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // CoHTTP's Server.create ~mode:(`TCP (`Port 0)) (Server.make ~callback ()).
     let running = Server::make(callback)
         .bind_tcp(([127, 0, 0, 1], 0).into())
@@ -75,4 +74,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // CoHTTP's `?stop`: no new connections, a second for those in flight.
     running.stop(Duration::from_secs(1)).await;
     Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    paf_examples::exit(run().await)
 }

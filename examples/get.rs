@@ -13,8 +13,7 @@ use paf_hyper::Client;
 /// Bodies larger than this are not printed whole.
 const MAX_BODY: usize = 16 << 20;
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let mut url = None;
     let mut ctx = Ctx::new();
@@ -45,4 +44,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let body = response.into_body().to_bytes(MAX_BODY).await?;
     println!("{}", String::from_utf8_lossy(&body));
     Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    paf_examples::exit(run().await)
 }

@@ -22,8 +22,7 @@ async fn hello(req: Request<Body>) -> Response<Body> {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = match std::env::args().nth(1) {
         Some(arg) => arg.parse().map_err(|e| format!("port {arg:?}: {e}"))?,
         None => 8080,
@@ -39,4 +38,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     running.stop(Duration::from_secs(5)).await;
     println!("stopped");
     Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    paf_examples::exit(run().await)
 }

@@ -328,18 +328,5 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            // The chain of causes: each names what failed at its level.
-            eprint!("error: {err}");
-            let mut source = err.source();
-            while let Some(cause) = source {
-                eprint!(": {cause}");
-                source = cause.source();
-            }
-            eprintln!();
-            ExitCode::FAILURE
-        }
-    }
+    paf_examples::exit(run(args).await)
 }

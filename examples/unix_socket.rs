@@ -23,8 +23,7 @@ async fn whoami(req: Request<Body>) -> Response<Body> {
     )))
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::temp_dir().join(format!("paf-example-{}.sock", std::process::id()));
     let running = Server::new(whoami).bind_unix(&path).await?;
     println!("server listening on {}", path.display());
@@ -44,4 +43,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     running.stop(Duration::from_secs(1)).await;
     println!("server stopped, socket removed: {}", !path.exists());
     Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    paf_examples::exit(run().await)
 }

@@ -218,8 +218,7 @@ async fn connect(url: &str, ca: Option<PathBuf>) -> Result<(), Box<dyn std::erro
 
 // ------------------------------------------------------------------ main ---
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut listen = SocketAddr::from(([127, 0, 0, 1], 9001));
     let (mut tls, mut url, mut ca) = (false, None, None);
     let mut args = std::env::args().skip(1);
@@ -237,4 +236,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(url) => connect(&url, ca).await,
         None => serve(listen, tls).await,
     }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    paf_examples::exit(run().await)
 }

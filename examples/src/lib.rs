@@ -16,3 +16,21 @@
 //! (`--features compat`, `le`, `websocket`, `tls-cert`, `redis`), so that
 //! `hello_server` builds only paf-core and paf-hyper.
 #![forbid(unsafe_code)]
+
+use std::{error::Error, process::ExitCode};
+
+/// Ends an example's `main`: success when `result` is `Ok`; otherwise the
+/// error and each of its causes on stderr, as text a user reads (`Display`,
+/// not `Debug`), and a failure exit code.
+pub fn exit(result: Result<(), Box<dyn Error>>) -> ExitCode {
+    let Err(error) = result else {
+        return ExitCode::SUCCESS;
+    };
+    eprintln!("error: {error}");
+    let mut cause = error.source();
+    while let Some(source) = cause {
+        eprintln!("  caused by: {source}");
+        cause = source.source();
+    }
+    ExitCode::FAILURE
+}
