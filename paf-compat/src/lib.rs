@@ -41,6 +41,8 @@
 //! | `hyper` (default) | the async `Client` on hyper, and the `server` module (only hyper serves) |
 //! | `reqwest` | the async `Client` on reqwest; with `hyper` too, pick one with `Client::with_backend` |
 //! | `ureq` | the `blocking` module: the same client functions without a runtime, on ureq |
+//! | `client`, `server` | named for what they give: both are `hyper` |
+//! | `blocking` | named for what it gives: `ureq` |
 //!
 //! With none of them, the header-level modules, [`Body`], [`Request`] and
 //! [`Response`] remain. Naming a backend whose feature is off is
