@@ -40,6 +40,17 @@
 //! new connections at once and lets in-flight requests finish within a grace
 //! period. A handler's panic becomes the error handler's response (500 by
 //! default), and one bad connection never stops the others.
+//!
+//! # Tower
+//! With the `tower` feature, [`tower::ServiceHandler`] serves any
+//! `tower::Service` (an axum `Router`, middleware from any tower layer) on
+//! [`Server`], and [`tower::HandlerService`] makes a paf handler a tower
+//! service.
+//!
+//! ```ignore
+//! let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
+//! let server = paf_hyper::Server::new(paf_hyper::tower::ServiceHandler::new(app));
+//! ```
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
@@ -47,6 +58,8 @@
 pub mod client;
 mod error;
 pub mod server;
+#[cfg(feature = "tower")]
+pub mod tower;
 pub mod upgrade;
 
 pub use client::{Client, ClientBuilder};
