@@ -17,14 +17,16 @@
 mod common;
 
 use std::{
-    net::{SocketAddr, TcpListener},
-    path::Path,
-    process::{Child, Command, Stdio},
+    net::SocketAddr,
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use common::{note, recorded, serial, served_chain, start, tls_client_config, Counts, Pebble};
+use common::{
+    note, recorded,
+    redis_server::{RedisServer, APPEND_ONLY},
+    serial, served_chain, start, tls_client_config, Counts, Pebble,
+};
 use http::{Request, Response};
 use paf_core::Body;
 use paf_le::{
@@ -33,108 +35,6 @@ use paf_le::{
 };
 
 const PREFIX: &str = "cluster:";
-
-/// Every acknowledged write is on disk before the reply: a restart keeps
-/// the certificates and locks.
-const APPEND_ONLY: &[&str] = &[
-    "--save",
-    "",
-    "--appendonly",
-    "yes",
-    "--appendfsync",
-    "always",
-];
-
-/// A `redis-server` on a free loopback port, killed when dropped.
-struct RedisServer {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn(dir: &Path, port: u16) -> std::io::Result<Child> {
-    Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .arg("--dir")
-        .arg(dir)
-        .arg("--logfile")
-        .arg(dir.join("redis.log"))
-        .args(APPEND_ONLY)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-}
-
-impl RedisServer {
-    /// `None` (the test passes with a note) without `redis-server`.
-    async fn start() -> Option<RedisServer> {
-        for _ in 0..3 {
-            let dir = tempfile::tempdir().unwrap();
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|listener| listener.local_addr())
-                .unwrap()
-                .port();
-            let child = match spawn(dir.path(), port) {
-                Ok(child) => child,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    assert!(
-                        std::env::var("PAF_REQUIRE_PEERS").map_or(true, |v| v != "1"),
-                        "redis-server is not installed and PAF_REQUIRE_PEERS=1"
-                    );
-                    note("skipping a cluster test: redis-server is not on PATH");
-                    return None;
-                }
-                Err(e) => panic!("cannot start redis-server: {e}"),
-            };
-            let mut server = RedisServer { child, port, dir };
-            if server.ready().await {
-                return Some(server);
-            }
-        }
-        panic!("redis-server did not start");
-    }
-
-    async fn ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let client = redis::Client::open(self.url()).unwrap();
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return false;
-            }
-            if let Ok(mut connection) = client.get_multiplexed_async_connection().await {
-                let pong: redis::RedisResult<String> =
-                    redis::cmd("PING").query_async(&mut connection).await;
-                if pong.is_ok() {
-                    return true;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        false
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    async fn restart(&mut self) {
-        self.child = spawn(self.dir.path(), self.port).unwrap();
-        assert!(self.ready().await, "redis-server did not restart");
-    }
-}
 
 async fn site(_req: Request<Body>) -> Response<Body> {
     Response::new(Body::from("hello from the cluster"))
@@ -223,7 +123,7 @@ struct Cluster {
 
 impl Cluster {
     async fn start() -> Option<Cluster> {
-        let redis = RedisServer::start().await?;
+        let redis = RedisServer::start(APPEND_ONLY).await?;
         let (pebble, recorder, counts) = start().await?;
         let clock = ManualClock::new(std::time::SystemTime::now());
         let a = instance(

@@ -11,6 +11,9 @@
 //! instant-acme's `badNonce` retries.
 #![allow(dead_code, unreachable_pub)]
 
+#[cfg(feature = "redis")]
+pub mod redis_server;
+
 use std::{
     fs,
     io::Write,
