@@ -33,6 +33,11 @@ const LOCK_DIR: &str = ".locks";
 /// A lock file that cannot be read as one is left alone this long: it may
 /// be a lock being moved back by the takeover check.
 const UNREADABLE_LOCK_GRACE: Duration = Duration::from_secs(60);
+/// A claim is held across one read, one unlink and one directory sync of a
+/// lock: one older than this was left by a process that died holding it.
+/// Waiting the unreadable-lock grace here held every waiter up to a minute
+/// past a dead holder's lease (seen by the crash test).
+const ABANDONED_CLAIM_AGE: Duration = Duration::from_secs(5);
 
 /// A [`Storage`] in a directory of the local file system; see the module
 /// documentation for how it writes.
@@ -451,7 +456,7 @@ fn remove_lock_if_unchanged(path: &Path, expected: &[u8]) -> io::Result<bool> {
                 .is_ok_and(|modified| {
                     SystemTime::now()
                         .duration_since(modified)
-                        .is_ok_and(|age| age > UNREADABLE_LOCK_GRACE)
+                        .is_ok_and(|age| age > ABANDONED_CLAIM_AGE)
                 });
             if abandoned {
                 let _ = fs::remove_file(&claim);
