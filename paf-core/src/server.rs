@@ -4,11 +4,11 @@
 //! A handler is any `async Fn(Request<Body>) -> Response<Body>`; the
 //! connection a request came on is in its extensions ([`ConnInfo::of`]).
 
-use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{future::Future, io, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use http::{Request, Response, StatusCode, Version};
 
-use crate::{error::BoxError, Body, BoxFuture};
+use crate::{ctx::Io, error::BoxError, Body, BoxFuture};
 
 /// Answers requests.
 ///
@@ -41,6 +41,79 @@ where
 impl<H: Handler + ?Sized> Handler for Arc<H> {
     fn call(&self, request: Request<Body>) -> BoxFuture<'static, Response<Body>> {
         (**self).call(request)
+    }
+}
+
+/// Where a server takes its connections from: the kernel's TCP and Unix
+/// listeners, or anything else that yields byte streams (a user-space TCP/IP
+/// stack, an in-memory pipe, sockets handed over by a supervisor). A server
+/// backend serves every listener the same way: the same limits, TLS and
+/// ALPN, hooks and graceful stop.
+///
+/// The server owns the listener while it runs and drops it when it stops,
+/// so dropping must close it (new connections are then refused).
+///
+/// ```
+/// use paf_core::server::{Listener, PeerAddr};
+/// use tokio::{io::DuplexStream, sync::mpsc};
+///
+/// /// Connections made in this process, handed over a channel.
+/// struct Pipes(mpsc::Receiver<DuplexStream>);
+///
+/// impl Listener for Pipes {
+///     type Io = DuplexStream;
+///     async fn accept(&mut self) -> std::io::Result<(DuplexStream, PeerAddr)> {
+///         match self.0.recv().await {
+///             Some(io) => Ok((io, PeerAddr::Other("pipe".into()))),
+///             // Nobody can connect any more: wait for the server's stop.
+///             None => std::future::pending().await,
+///         }
+///     }
+/// }
+/// ```
+pub trait Listener: Send + 'static {
+    /// The connections it yields.
+    type Io: Io;
+
+    /// Waits for the next connection and says who is on the other end.
+    ///
+    /// An error about one connection ([`io::ErrorKind::ConnectionAborted`],
+    /// `ConnectionReset`, `ConnectionRefused`, `Interrupted`) is logged and
+    /// the server goes on at once; any other error (out of file
+    /// descriptors, say) pauses accepting briefly before the next call.
+    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Io, PeerAddr)>> + Send;
+
+    /// The IP address and port listened on, when there is one: a server
+    /// reports it as its local address and URL. `None` by default.
+    fn local_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+}
+
+impl Listener for tokio::net::TcpListener {
+    type Io = tokio::net::TcpStream;
+
+    async fn accept(&mut self) -> io::Result<(Self::Io, PeerAddr)> {
+        let (stream, peer) = tokio::net::TcpListener::accept(self).await?;
+        // Responses are written whole: Nagle's delay would only add latency.
+        // A socket that refuses the option still works, just slower.
+        let _ = stream.set_nodelay(true);
+        Ok((stream, PeerAddr::Tcp(peer)))
+    }
+
+    fn local_addr(&self) -> Option<SocketAddr> {
+        tokio::net::TcpListener::local_addr(self).ok()
+    }
+}
+
+#[cfg(unix)]
+impl Listener for tokio::net::UnixListener {
+    type Io = tokio::net::UnixStream;
+
+    async fn accept(&mut self) -> io::Result<(Self::Io, PeerAddr)> {
+        let (stream, peer) = tokio::net::UnixListener::accept(self).await?;
+        let path = peer.as_pathname().map(std::path::Path::to_path_buf);
+        Ok((stream, PeerAddr::Unix(path)))
     }
 }
 

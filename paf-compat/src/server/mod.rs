@@ -469,6 +469,31 @@ impl Server {
         Ok(server.bind_tcp(addr).await?)
     }
 
+    /// Serves the connections of any [`Listener`](paf_core::server::Listener)
+    /// (a socket made elsewhere, a user-space TCP/IP stack such as the
+    /// paf-smoltcp crate's) in a spawned task: what the OCaml paf's
+    /// `serve` does with the protocol its Mimic context gives, here with
+    /// this server's callback, TLS and `conn_closed`.
+    ///
+    /// ```
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use paf_compat::server::{self, Conn, Server};
+    /// use paf_compat::{code::Status, Body, Request};
+    ///
+    /// let server = Server::make(|_: Conn, _: Request, _: Body| async {
+    ///     server::respond_string(Status::Ok, "hello", None)
+    /// });
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let running = server.serve(listener);
+    /// assert!(running.local_addr().is_some());
+    /// running.stop(std::time::Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn serve(&self, listener: impl paf_core::server::Listener) -> Running {
+        self.hyper(paf_hyper::Server::builder()).serve(listener)
+    }
+
     /// CoHTTP's `` Server.create ~mode:(`Unix_domain_socket (`File path)) server ``:
     /// listens on a Unix socket at `path`, removed when the server
     /// stops.

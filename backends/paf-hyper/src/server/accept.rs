@@ -2,16 +2,10 @@
 //! room at the limit), each served in a task of its own, and the drain that
 //! ends them on a stop.
 
-use std::{future::Future, io, time::Duration};
+use std::{io, time::Duration};
 
-use paf_core::{ctx::Io, server::PeerAddr};
-use tokio::{
-    net::{TcpListener, TcpStream},
-    sync::watch,
-    sync::OwnedSemaphorePermit,
-    task::JoinSet,
-    time::Instant,
-};
+use paf_core::server::Listener;
+use tokio::{sync::watch, sync::OwnedSemaphorePermit, task::JoinSet, time::Instant};
 use tracing::{debug, warn};
 
 use super::{
@@ -30,26 +24,11 @@ const STALLED_AFTER: Duration = Duration::from_secs(1);
 /// again (a read may have become stalled since).
 const SHED_RECHECK: Duration = Duration::from_millis(200);
 
-/// What the accept loop needs of a listener.
-pub(super) trait Listener: Send + Sync + 'static {
-    type Stream: Io;
-    fn accept(&self) -> impl Future<Output = io::Result<(Self::Stream, PeerAddr)>> + Send + '_;
-}
-
-impl Listener for TcpListener {
-    type Stream = TcpStream;
-
-    async fn accept(&self) -> io::Result<(TcpStream, PeerAddr)> {
-        let (stream, peer) = TcpListener::accept(self).await?;
-        // Responses are written whole: Nagle's delay would only add latency.
-        if let Err(e) = stream.set_nodelay(true) {
-            debug!(%peer, error = %e, "cannot set TCP_NODELAY");
-        }
-        Ok((stream, PeerAddr::Tcp(peer)))
-    }
-}
-
-pub(super) async fn accept_loop<L: Listener>(server: Server, listener: L, mut stop: StopSignal) {
+pub(super) async fn accept_loop<L: Listener>(
+    server: Server,
+    mut listener: L,
+    mut stop: StopSignal,
+) {
     let mut connections = JoinSet::new();
     // The connections hear of a stop only once the listener is closed: a
     // client whose idle connection closes then retries on a new one, which
@@ -73,7 +52,7 @@ pub(super) async fn accept_loop<L: Listener>(server: Server, listener: L, mut st
                     // connection, the watch), and spawning moves it by value
                     // several times; a box is moved instead.
                     connections.spawn(Box::pin(async move {
-                        server.serve(io, peer, stop).await;
+                        server.serve_io(io, peer, stop).await;
                         drop(slot);
                     }));
                 }

@@ -44,7 +44,7 @@ use crate::error::from_hyper;
 impl Server {
     /// One connection, from its first byte to its end; `stop` turns into a
     /// graceful shutdown.
-    pub(super) async fn serve<I: Io>(&self, mut io: I, peer: PeerAddr, mut stop: StopSignal) {
+    pub(super) async fn serve_io<I: Io>(&self, mut io: I, peer: PeerAddr, mut stop: StopSignal) {
         let Some(acceptor) = &self.inner.tls else {
             let limit = self.inner.limits.header_read_timeout;
             let sniffed = tokio::select! {

@@ -45,7 +45,7 @@ use hyper::server::conn::{http1, http2};
 use hyper_util::rt::TokioExecutor;
 use paf_core::{
     ctx::Io,
-    server::{ConnectionHook, ErrorHandler, Handler, PeerAddr},
+    server::{ConnectionHook, ErrorHandler, Handler, Listener, PeerAddr},
     Error, Result,
 };
 use tokio::{
@@ -58,7 +58,7 @@ use tracing::debug;
 pub use builder::ServerBuilder;
 pub use running::{Running, StopHandle};
 
-use accept::{accept_loop, Listener};
+use accept::accept_loop;
 use builder::Limits;
 use connections::Registry;
 use running::Listening;
@@ -136,6 +136,39 @@ impl Server {
         Ok(self.start(listener, Listening::Unix(path.to_path_buf())))
     }
 
+    /// Serves the connections of any [`Listener`] in a spawned task, as
+    /// [`bind_tcp`](Server::bind_tcp) serves a TCP socket: the same limits,
+    /// TLS and ALPN, hooks and graceful stop. A listener on a user-space
+    /// TCP/IP stack, or one handing over streams made in the process, is
+    /// served this way; the listener is dropped when the server stops.
+    ///
+    /// ```
+    /// use paf_core::{http::Response, Body};
+    /// use paf_hyper::Server;
+    ///
+    /// # async fn demo() -> std::io::Result<()> {
+    /// // A socket made elsewhere (inherited, configured by hand).
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let server = Server::new(|_req| async { Response::new(Body::from("hello\n")) });
+    /// let running = server.serve(listener);
+    /// assert!(running.url().is_some());
+    /// running.stop(std::time::Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn serve<L: Listener>(&self, listener: L) -> Running {
+        let listening = match listener.local_addr() {
+            Some(addr) => Listening::Tcp(addr),
+            None => Listening::Other,
+        };
+        debug!(
+            tls = self.inner.tls.is_some(),
+            ?listening,
+            "serving a listener"
+        );
+        self.start(listener, listening)
+    }
+
     /// Serves one stream that was accepted elsewhere (a user transport, a
     /// socket passed by a supervisor, one end of [`tokio::io::duplex`])
     /// until it closes: the TLS handshake first when the server has TLS,
@@ -146,7 +179,7 @@ impl Server {
     pub async fn serve_connection<I: Io>(&self, io: I, peer: PeerAddr) {
         // Nothing stops a connection served on the caller's behalf but its end.
         let (_never, stop) = watch::channel(None);
-        self.serve(io, peer, stop).await;
+        self.serve_io(io, peer, stop).await;
     }
 
     fn start<L: Listener>(&self, listener: L, listening: Listening) -> Running {

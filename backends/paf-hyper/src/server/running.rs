@@ -15,10 +15,13 @@ pub(super) enum Listening {
     Tcp(SocketAddr),
     #[cfg_attr(not(unix), allow(dead_code))]
     Unix(PathBuf),
+    /// A listener of the user's with no IP address to report.
+    Other,
 }
 
 /// A server accepting connections in a spawned task, returned by
-/// [`Server::bind_tcp`](super::Server::bind_tcp) and [`Server::bind_unix`](super::Server::bind_unix).
+/// [`Server::bind_tcp`](super::Server::bind_tcp), [`Server::bind_unix`](super::Server::bind_unix)
+/// and [`Server::serve`](super::Server::serve).
 ///
 /// Dropping it does not stop the server: take a [`StopHandle`] first, or
 /// call [`stop`](Running::stop).
@@ -32,11 +35,11 @@ pub struct Running {
 
 impl Running {
     /// The TCP address listened on (with the port chosen when 0 was asked),
-    /// `None` for a Unix socket.
+    /// `None` for a Unix socket or a listener that has no IP address.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         match &self.listening {
             Listening::Tcp(addr) => Some(*addr),
-            Listening::Unix(_) => None,
+            Listening::Unix(_) | Listening::Other => None,
         }
     }
 
@@ -44,7 +47,7 @@ impl Running {
     pub fn unix_path(&self) -> Option<&Path> {
         match &self.listening {
             Listening::Unix(path) => Some(path),
-            Listening::Tcp(_) => None,
+            Listening::Tcp(_) | Listening::Other => None,
         }
     }
 

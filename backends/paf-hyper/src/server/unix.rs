@@ -60,15 +60,11 @@ impl Listener {
     }
 }
 
-impl super::Listener for Listener {
-    type Stream = UnixStream;
+impl paf_core::server::Listener for Listener {
+    type Io = UnixStream;
 
-    async fn accept(&self) -> io::Result<(UnixStream, PeerAddr)> {
-        let (stream, peer) = self.listener.accept().await?;
-        Ok((
-            stream,
-            PeerAddr::Unix(peer.as_pathname().map(Path::to_path_buf)),
-        ))
+    async fn accept(&mut self) -> io::Result<(UnixStream, PeerAddr)> {
+        paf_core::server::Listener::accept(&mut self.listener).await
     }
 }
 
