@@ -15,8 +15,9 @@ use std::{
         Arc,
     },
     task::{Context, Poll},
-    time::Duration,
 };
+#[cfg(feature = "tokio")]
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
@@ -25,7 +26,9 @@ use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 use sync_wrapper::SyncWrapper;
 
-use crate::error::{BoxError, Error, Result, TimeoutKind};
+use crate::error::{BoxError, Error, Result};
+#[cfg(feature = "tokio")]
+use crate::error::TimeoutKind;
 
 type BoxedBody = Pin<Box<dyn http_body::Body<Data = Bytes, Error = Error> + Send + 'static>>;
 
@@ -215,6 +218,8 @@ impl Body {
         })
     }
 
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     /// Fails reading with [`Error::Timeout`] ([`TimeoutKind::Request`]) once
     /// `deadline` passes: how a client's whole-request timeout reaches into
     /// the body. `after` is the limit, for the message.
@@ -223,6 +228,8 @@ impl Body {
         Timed::wrap(self, sleep, None, TimeoutKind::Request, after)
     }
 
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     /// Fails reading with [`Error::Timeout`] ([`TimeoutKind::BodyIdle`])
     /// when the reader has waited `idle` for the next bytes and none came:
     /// how a client's read-idle limit reaches into a response body. Only
@@ -312,6 +319,7 @@ impl http_body::Body for Body {
     }
 }
 
+#[cfg(feature = "tokio")]
 /// A body whose reads fail with [`Error::Timeout`] once its sleep runs out:
 /// at a fixed deadline, or after a wait with no frame (re-armed at the
 /// start of each wait, not re-allocated).
@@ -326,6 +334,7 @@ struct Timed {
     after: Duration,
 }
 
+#[cfg(feature = "tokio")]
 impl Timed {
     fn wrap(
         body: Body,
@@ -350,6 +359,7 @@ impl Timed {
     }
 }
 
+#[cfg(feature = "tokio")]
 impl http_body::Body for Timed {
     type Data = Bytes;
     type Error = Error;

@@ -7,12 +7,16 @@
 
 use std::{future::Future, io, marker::PhantomData, time::Duration};
 
-use futures_util::future::Either;
 use http::{Method, Request, Response, Uri};
 
-use crate::{
-    body::Sent, ctx::Ctx, error::TimeoutKind, tls::ALPN_HTTP11, Body, BoxFuture, Error, Result,
-};
+// The timeout kinds are named in the settings' docs in every build.
+#[cfg_attr(not(feature = "tokio"), allow(unused_imports))]
+use crate::error::TimeoutKind;
+use crate::{ctx::Ctx, tls::ALPN_HTTP11, Body, BoxFuture, Error, Result};
+#[cfg(feature = "tokio")]
+use crate::body::Sent;
+#[cfg(feature = "tokio")]
+use futures_util::future::Either;
 
 /// How long connecting (transport and TLS handshake) may take by default:
 /// 30 s, as Go's default transport dials and as ureq 2 connected. Far
@@ -140,6 +144,8 @@ impl Settings {
         Ok(ctx)
     }
 
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     /// The response with the body idle limit
     /// ([`Settings::body_idle_timeout`]) on its body.
     pub fn idle_bounded(&self, response: Response<Body>) -> Response<Body> {
@@ -295,6 +301,8 @@ pub fn get_request<B: Default>(uri: &str) -> Result<Request<B>> {
     Ok(request)
 }
 
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 /// Bounds a whole exchange by `timeout`: the wait for the response head,
 /// then the reading of its body, which fails with [`Error::Timeout`] once
 /// the same deadline passes. Every async backend applies its `timeout`
@@ -316,6 +324,8 @@ where
     Ok(response.map(|body| body.with_deadline(deadline, after)))
 }
 
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 /// Waits for a response head under the response-head limit
 /// ([`Settings::response_head_timeout`]): `head` is the engine's exchange
 /// up to the head, `sent` resolves once the engine has taken the request's

@@ -12,7 +12,14 @@
 //!   how a peer is reached: TCP, TLS, a Unix socket or a user transport;
 //! - the traits backends implement: [`client::Client`] (async),
 //!   [`blocking::Client`], and on the server side [`server::Handler`] and
-//!   [`server::ErrorHandler`].
+//!   [`server::ErrorHandler`], and [`server::Listener`] for servers that
+//!   take connections from anything that yields streams.
+//!
+//! # Features
+//! - `tokio` (default): the async side, on tokio: the context's async
+//!   connect and user transports, body timeouts, server listeners. A
+//!   blocking-only build (paf-ureq, paf-compat's `blocking`) leaves it off
+//!   and compiles neither tokio nor tokio-rustls.
 //!
 //! ```
 //! use paf_core::{Body, Ctx};

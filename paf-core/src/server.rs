@@ -4,11 +4,15 @@
 //! A handler is any `async Fn(Request<Body>) -> Response<Body>`; the
 //! connection a request came on is in its extensions ([`ConnInfo::of`]).
 
-use std::{future::Future, io, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+#[cfg(feature = "tokio")]
+use std::io;
 
 use http::{Request, Response, StatusCode, Version};
 
-use crate::{ctx::Io, error::BoxError, Body, BoxFuture};
+#[cfg(feature = "tokio")]
+use crate::ctx::Io;
+use crate::{error::BoxError, Body, BoxFuture};
 
 /// Answers requests.
 ///
@@ -44,6 +48,8 @@ impl<H: Handler + ?Sized> Handler for Arc<H> {
     }
 }
 
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 /// Where a server takes its connections from: the kernel's TCP and Unix
 /// listeners, or anything else that yields byte streams (a user-space TCP/IP
 /// stack, an in-memory pipe, sockets handed over by a supervisor). A server
@@ -90,6 +96,7 @@ pub trait Listener: Send + 'static {
     }
 }
 
+#[cfg(feature = "tokio")]
 impl Listener for tokio::net::TcpListener {
     type Io = tokio::net::TcpStream;
 
@@ -106,7 +113,7 @@ impl Listener for tokio::net::TcpListener {
     }
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "tokio"))]
 impl Listener for tokio::net::UnixListener {
     type Io = tokio::net::UnixStream;
 

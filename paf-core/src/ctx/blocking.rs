@@ -220,9 +220,9 @@ impl Ctx {
             Endpoint::User(user) => {
                 let transport = self
                     .blocking_transports
-                    .get(&*user.transport)
-                    .ok_or_else(|| self.unknown_transport(endpoint, &user.transport, true))?;
-                let connected = transport.connect(user.value.as_any()).ok_or_else(|| {
+                    .get(user.transport())
+                    .ok_or_else(|| self.unknown_transport(endpoint, user.transport(), true))?;
+                let connected = transport.connect(user.value_any()).ok_or_else(|| {
                     super::wrong_endpoint_type(
                         endpoint,
                         "blocking transport",

@@ -19,203 +19,32 @@
 //! [`Ctx::with_tls`] says so; the server name is the URL's host unless
 //! [`Ctx::with_server_name`] sets another.
 
-use std::{
-    any::Any,
-    collections::BTreeMap,
-    fmt,
-    hash::{Hash, Hasher},
-    io,
-    net::SocketAddr,
-    path::PathBuf,
-    sync::Arc,
-    time::Duration,
-};
+use std::{collections::BTreeMap, fmt, hash::Hash, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
-use rustls::{pki_types::ServerName, ClientConfig};
-use tokio::io::{AsyncRead, AsyncWrite};
+use rustls::ClientConfig;
 
 use crate::{
-    error::{Error, Result, TimeoutKind},
+    error::{Error, Result},
     tls::{self, ClientTls},
-    BoxFuture,
 };
 
 mod blocking;
+mod endpoint;
+mod key;
+#[cfg(feature = "tokio")]
+mod connect;
+#[cfg(feature = "tokio")]
+mod transport;
+#[cfg(test)]
+mod tests;
+
 pub use blocking::{BlockingConnection, BlockingIo, BlockingTransport};
-
-/// A connected byte stream: what every transport yields.
-pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
-
-/// A boxed [`Io`].
-pub type BoxIo = Box<dyn Io>;
-
-/// A transport registered by the user: turns an endpoint value into a stream.
-///
-/// ```
-/// use paf_core::ctx::{BoxIo, Ctx, Transport};
-/// use paf_core::BoxFuture;
-///
-/// /// Reaches "services" by number over an in-memory pipe.
-/// struct Pipes;
-///
-/// impl Transport for Pipes {
-///     type Endpoint = u32;
-///     fn connect(&self, service: &u32) -> BoxFuture<'static, std::io::Result<BoxIo>> {
-///         let _service = *service;
-///         Box::pin(async move {
-///             let (client, _server) = tokio::io::duplex(64 * 1024);
-///             Ok(Box::new(client) as BoxIo)
-///         })
-///     }
-/// }
-///
-/// let ctx = Ctx::new()
-///     .with_transport("pipes", Pipes)
-///     .with_user_endpoint("pipes", 7u32);
-/// assert_eq!(ctx.endpoint_for("example.org").unwrap().to_string(), "pipes:7");
-/// ```
-pub trait Transport: Send + Sync + 'static {
-    /// The value that names one peer of this transport.
-    type Endpoint: Clone + Eq + Hash + fmt::Debug + Send + Sync + 'static;
-
-    /// Connects to `endpoint`.
-    fn connect(&self, endpoint: &Self::Endpoint) -> BoxFuture<'static, io::Result<BoxIo>>;
-}
-
-/// Where a connection goes. Endpoints compare equal when they reach the same
-/// peer the same way, which is what connection pools key on.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Endpoint {
-    /// TCP to a host name (resolved at connect time) or IP literal, and a port.
-    Tcp {
-        /// Host name or IP literal, without brackets.
-        host: String,
-        /// Port.
-        port: u16,
-    },
-    /// TCP to an address, with no name resolution.
-    TcpAddr(SocketAddr),
-    /// A Unix domain socket at this path.
-    Unix(PathBuf),
-    /// A value for a transport the user registered.
-    User(UserEndpoint),
-}
-
-impl Endpoint {
-    /// A user transport's endpoint: the transport's name and its value.
-    pub fn user<E>(transport: &str, value: E) -> Self
-    where
-        E: Clone + Eq + Hash + fmt::Debug + Send + Sync + 'static,
-    {
-        Endpoint::User(UserEndpoint {
-            transport: Arc::from(transport),
-            value: Arc::new(value),
-        })
-    }
-
-    /// The name of the transport this endpoint needs (`tcp`, `unix` or the
-    /// user's name).
-    pub fn transport_name(&self) -> &str {
-        match self {
-            Endpoint::Tcp { .. } | Endpoint::TcpAddr(_) => "tcp",
-            Endpoint::Unix(_) => "unix",
-            Endpoint::User(u) => &u.transport,
-        }
-    }
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Endpoint::Tcp { host, port } if host.contains(':') => {
-                write!(f, "tcp://[{host}]:{port}")
-            }
-            Endpoint::Tcp { host, port } => write!(f, "tcp://{host}:{port}"),
-            Endpoint::TcpAddr(addr) => write!(f, "tcp://{addr}"),
-            Endpoint::Unix(path) => write!(f, "unix:{}", path.display()),
-            Endpoint::User(u) => write!(f, "{}:{:?}", u.transport, u.value),
-        }
-    }
-}
-
-/// The endpoint of a user transport: its name and a value of the transport's
-/// [`Transport::Endpoint`] type.
-#[derive(Clone)]
-pub struct UserEndpoint {
-    transport: Arc<str>,
-    value: Arc<dyn DynValue>,
-}
-
-impl UserEndpoint {
-    /// The transport's name.
-    pub fn transport(&self) -> &str {
-        &self.transport
-    }
-
-    /// The value, when it is of type `E`.
-    pub fn value<E: 'static>(&self) -> Option<&E> {
-        self.value.as_any().downcast_ref()
-    }
-}
-
-impl fmt::Debug for UserEndpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{:?}", self.transport, self.value)
-    }
-}
-
-impl PartialEq for UserEndpoint {
-    fn eq(&self, other: &Self) -> bool {
-        self.transport == other.transport && self.value.dyn_eq(other.value.as_any())
-    }
-}
-impl Eq for UserEndpoint {}
-
-impl Hash for UserEndpoint {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.transport.hash(state);
-        self.value.dyn_hash(state);
-    }
-}
-
-/// Equality and hashing through `dyn`, so that endpoint values of any type
-/// can key a connection pool.
-trait DynValue: Any + fmt::Debug + Send + Sync {
-    fn as_any(&self) -> &dyn Any;
-    fn dyn_eq(&self, other: &dyn Any) -> bool;
-    fn dyn_hash(&self, state: &mut dyn Hasher);
-}
-
-impl<T: Any + Eq + Hash + fmt::Debug + Send + Sync> DynValue for T {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn dyn_eq(&self, other: &dyn Any) -> bool {
-        other.downcast_ref::<T>() == Some(self)
-    }
-    fn dyn_hash(&self, mut state: &mut dyn Hasher) {
-        std::any::TypeId::of::<T>().hash(&mut state);
-        self.hash(&mut state);
-    }
-}
-
-trait DynTransport: Send + Sync {
-    fn connect(&self, value: &dyn Any) -> Option<BoxFuture<'static, io::Result<BoxIo>>>;
-    fn endpoint_type(&self) -> &'static str;
-}
-
-impl<T: Transport> DynTransport for T {
-    fn connect(&self, value: &dyn Any) -> Option<BoxFuture<'static, io::Result<BoxIo>>> {
-        value
-            .downcast_ref::<T::Endpoint>()
-            .map(|endpoint| Transport::connect(self, endpoint))
-    }
-    fn endpoint_type(&self) -> &'static str {
-        std::any::type_name::<T::Endpoint>()
-    }
-}
+#[cfg(feature = "tokio")]
+pub use connect::Connection;
+pub use endpoint::{Endpoint, Scheme, UserEndpoint};
+pub use key::ConnKey;
+#[cfg(feature = "tokio")]
+pub use transport::{BoxIo, Io, Transport};
 
 /// The transport context. Cheap to clone; every `with_*` returns a new value.
 ///
@@ -242,37 +71,10 @@ pub struct Ctx {
     alpn: Option<Arc<[Vec<u8>]>>,
     endpoint: Option<Endpoint>,
     routes: Vec<(String, Endpoint)>,
-    transports: Arc<BTreeMap<String, Arc<dyn DynTransport>>>,
+    #[cfg(feature = "tokio")]
+    transports: Arc<BTreeMap<String, Arc<dyn transport::DynTransport>>>,
     blocking_transports: Arc<BTreeMap<String, Arc<dyn blocking::DynBlockingTransport>>>,
     connect_timeout: Option<Duration>,
-}
-
-/// The URL schemes a context understands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Scheme {
-    /// `http`: plain, port 80 by default.
-    Http,
-    /// `https`: TLS, port 443 by default.
-    Https,
-}
-
-impl Scheme {
-    /// The scheme's default port.
-    pub fn default_port(self) -> u16 {
-        match self {
-            Scheme::Http => 80,
-            Scheme::Https => 443,
-        }
-    }
-
-    /// The scheme as written in URLs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
-        }
-    }
 }
 
 impl fmt::Debug for Ctx {
@@ -286,87 +88,13 @@ impl fmt::Debug for Ctx {
             .field("server_name", &self.server_name)
             .field("endpoint", &self.endpoint)
             .field("routes", &self.routes)
-            .field("transports", &self.transports.keys().collect::<Vec<_>>())
+            .field("transports", &self.transport_names())
             .field(
                 "blocking_transports",
                 &self.blocking_transports.keys().collect::<Vec<_>>(),
             )
             .field("connect_timeout", &self.connect_timeout)
             .finish()
-    }
-}
-
-/// Identifies connections that can be shared: the same endpoint, reached
-/// with the same TLS settings. Backends key their pools on it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ConnKey {
-    endpoint: Endpoint,
-    tls: Option<TlsKey>,
-}
-
-impl ConnKey {
-    /// The endpoint.
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
-    }
-}
-
-impl fmt::Display for ConnKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.tls {
-            Some(tls) => write!(f, "{} (TLS {})", self.endpoint, tls.server_name),
-            None => write!(f, "{}", self.endpoint),
-        }
-    }
-}
-
-#[derive(Clone)]
-struct TlsKey {
-    server_name: String,
-    config: Arc<ClientConfig>,
-    alpn: Option<Arc<[Vec<u8>]>>,
-}
-
-impl fmt::Debug for TlsKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TlsKey")
-            .field("server_name", &self.server_name)
-            .field("alpn", &self.alpn)
-            .finish()
-    }
-}
-
-// Configurations are compared by identity: two contexts share connections
-// only when they trust exactly the same configuration object.
-impl PartialEq for TlsKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.server_name == other.server_name
-            && Arc::ptr_eq(&self.config, &other.config)
-            && self.alpn == other.alpn
-    }
-}
-impl Eq for TlsKey {}
-impl Hash for TlsKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.server_name.hash(state);
-        Arc::as_ptr(&self.config).hash(state);
-        self.alpn.hash(state);
-    }
-}
-
-/// A connected stream and what was learnt while connecting.
-pub struct Connection {
-    /// The byte stream (TLS already layered on when the context asked for it).
-    pub io: BoxIo,
-    /// What was negotiated.
-    pub info: ConnectionInfo,
-}
-
-impl fmt::Debug for Connection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connection")
-            .field("info", &self.info)
-            .finish_non_exhaustive()
     }
 }
 
@@ -512,6 +240,7 @@ impl Ctx {
     /// Registers a transport under `name`; endpoints of type
     /// [`Transport::Endpoint`] with this name are reached through it. A later
     /// registration under the same name replaces the earlier one.
+    #[cfg(feature = "tokio")]
     pub fn with_transport<T: Transport>(mut self, name: &str, transport: T) -> Self {
         Arc::make_mut(&mut self.transports).insert(name.to_string(), Arc::new(transport));
         self
@@ -622,21 +351,6 @@ impl Ctx {
         }
     }
 
-    /// The key of connections this context makes; equal keys may share one.
-    pub fn key(&self) -> Result<ConnKey> {
-        let endpoint = self.endpoint()?;
-        let tls = if self.tls_enabled() {
-            Some(TlsKey {
-                server_name: self.server_name()?.to_string(),
-                config: self.tls_config(),
-                alpn: self.alpn.clone(),
-            })
-        } else {
-            None
-        };
-        Ok(ConnKey { endpoint, tls })
-    }
-
     /// The name TLS sends in SNI and verifies: [`Ctx::with_server_name`], or
     /// else the URL's host.
     pub fn server_name(&self) -> Result<&str> {
@@ -652,6 +366,18 @@ impl Ctx {
             })
     }
 
+    /// The names of the async transports registered.
+    #[cfg(feature = "tokio")]
+    fn transport_names(&self) -> Vec<&String> {
+        self.transports.keys().collect()
+    }
+
+    /// The names of the async transports registered: none without tokio.
+    #[cfg(not(feature = "tokio"))]
+    fn transport_names(&self) -> Vec<&String> {
+        Vec::new()
+    }
+
     /// The error for a user endpoint whose transport is not registered,
     /// listing those that are.
     fn unknown_transport(&self, endpoint: &Endpoint, name: &str, blocking: bool) -> Error {
@@ -661,95 +387,11 @@ impl Ctx {
                 self.blocking_transports.keys().collect(),
             )
         } else {
-            ("transport", self.transports.keys().collect())
+            ("transport", self.transport_names())
         };
         Error::NoTransport {
             target: endpoint.to_string(),
             reason: format!("no {kind} is registered as {name:?} (registered: {registered:?})"),
-        }
-    }
-
-    /// Connects: picks the endpoint, opens the transport, and layers TLS on
-    /// top when the context asks for it.
-    pub async fn connect(&self) -> Result<Connection> {
-        let endpoint = self.endpoint()?;
-        let attempt = self.connect_to(endpoint);
-        match self.connect_timeout {
-            Some(after) => {
-                tokio::time::timeout(after, attempt)
-                    .await
-                    .map_err(|_| Error::Timeout {
-                        what: TimeoutKind::Connect,
-                        after,
-                    })?
-            }
-            None => attempt.await,
-        }
-    }
-
-    async fn connect_to(&self, endpoint: Endpoint) -> Result<Connection> {
-        let (io, peer_addr) = self.open(&endpoint).await?;
-        let mut info = ConnectionInfo {
-            endpoint,
-            peer_addr,
-            tls: false,
-            alpn: None,
-        };
-        if !self.tls_enabled() {
-            return Ok(Connection { io, info });
-        }
-        let name = self.server_name()?.to_string();
-        let server_name = ServerName::try_from(name.clone()).map_err(|e| Error::Tls {
-            server_name: name.clone(),
-            source: Box::new(e),
-        })?;
-        let stream = tokio_rustls::TlsConnector::from(self.tls_config_with_alpn())
-            .connect(server_name, io)
-            .await
-            .map_err(|e| Error::Tls {
-                server_name: name,
-                source: tls::rustls_cause(e),
-            })?;
-        info.tls = true;
-        info.alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
-        Ok(Connection {
-            io: Box::new(stream),
-            info,
-        })
-    }
-
-    async fn open(&self, endpoint: &Endpoint) -> Result<(BoxIo, Option<SocketAddr>)> {
-        let connect_error = |source: io::Error| Error::Connect {
-            endpoint: endpoint.to_string(),
-            source,
-        };
-        match endpoint {
-            Endpoint::Tcp { host, port } => {
-                let addrs = tokio::net::lookup_host((host.as_str(), *port))
-                    .await
-                    .map_err(connect_error)?;
-                let mut last = io::Error::new(io::ErrorKind::NotFound, "the name has no address");
-                // Addresses are tried in the order the resolver gives them.
-                for addr in addrs {
-                    match tcp(addr).await {
-                        Ok(io) => return Ok((io, Some(addr))),
-                        Err(e) => last = e,
-                    }
-                }
-                Err(connect_error(last))
-            }
-            Endpoint::TcpAddr(addr) => Ok((tcp(*addr).await.map_err(connect_error)?, Some(*addr))),
-            Endpoint::Unix(path) => Ok((unix(path).await.map_err(connect_error)?, None)),
-            Endpoint::User(user) => {
-                let transport = self
-                    .transports
-                    .get(&*user.transport)
-                    .ok_or_else(|| self.unknown_transport(endpoint, &user.transport, false))?;
-                let connecting = transport.connect(user.value.as_any()).ok_or_else(|| {
-                    wrong_endpoint_type(endpoint, "transport", transport.endpoint_type())
-                })?;
-                Ok((connecting.await.map_err(connect_error)?, None))
-            }
         }
     }
 }
@@ -763,207 +405,5 @@ fn wrong_endpoint_type(endpoint: &Endpoint, kind: &str, expected: &str) -> Error
             "{kind} {:?} takes endpoints of type {expected}",
             endpoint.transport_name()
         ),
-    }
-}
-
-async fn tcp(addr: SocketAddr) -> io::Result<BoxIo> {
-    let stream = tokio::net::TcpStream::connect(addr).await?;
-    // Requests are small writes followed by a wait: Nagle only adds latency.
-    stream.set_nodelay(true)?;
-    Ok(Box::new(stream))
-}
-
-#[cfg(unix)]
-async fn unix(path: &std::path::Path) -> io::Result<BoxIo> {
-    Ok(Box::new(tokio::net::UnixStream::connect(path).await?))
-}
-
-#[cfg(not(unix))]
-async fn unix(_path: &std::path::Path) -> io::Result<BoxIo> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "Unix domain sockets need a Unix system",
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn uri(s: &str) -> http::Uri {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn https_url_implies_tls_and_port_443() {
-        let ctx = Ctx::new().with_uri(&uri("https://Example.ORG/x")).unwrap();
-        assert!(ctx.tls_enabled());
-        assert_eq!(ctx.host(), Some("example.org"));
-        assert_eq!(ctx.port(), Some(443));
-        assert_eq!(
-            ctx.endpoint().unwrap(),
-            Endpoint::Tcp {
-                host: "example.org".into(),
-                port: 443
-            }
-        );
-    }
-
-    #[test]
-    fn http_url_with_port_and_ipv6_literal() {
-        let ctx = Ctx::new().with_uri(&uri("http://[::1]:8080/")).unwrap();
-        assert!(!ctx.tls_enabled());
-        assert_eq!(ctx.endpoint().unwrap().to_string(), "tcp://[::1]:8080");
-    }
-
-    #[test]
-    fn url_crate_urls_fill_the_same_way() {
-        let url = url::Url::parse("https://127.0.0.1:8443/a?b").unwrap();
-        let ctx = Ctx::new().with_url(&url).unwrap();
-        assert_eq!(ctx.endpoint().unwrap().to_string(), "tcp://127.0.0.1:8443");
-        assert!(ctx.tls_enabled());
-    }
-
-    #[test]
-    fn bad_urls_are_invalid_url_errors() {
-        assert!(matches!(
-            Ctx::new().with_uri(&uri("/relative")),
-            Err(Error::InvalidUrl { .. })
-        ));
-        let err = Ctx::new().with_uri(&uri("ftp://host/")).unwrap_err();
-        assert!(
-            err.to_string().contains("unsupported scheme \"ftp\""),
-            "{err}"
-        );
-        let url = url::Url::parse("unix:/tmp/x").unwrap();
-        assert!(matches!(
-            Ctx::new().with_url(&url),
-            Err(Error::InvalidUrl { .. })
-        ));
-    }
-
-    #[test]
-    fn route_beats_context_endpoint_beats_url() {
-        let ctx = Ctx::new()
-            .with_uri(&uri("http://api.local/"))
-            .unwrap()
-            .with_unix_socket("/run/all.sock");
-        assert_eq!(
-            ctx.endpoint().unwrap(),
-            Endpoint::Unix("/run/all.sock".into())
-        );
-        let ctx = ctx.route("API.local", Endpoint::Unix("/run/api.sock".into()));
-        assert_eq!(
-            ctx.endpoint().unwrap(),
-            Endpoint::Unix("/run/api.sock".into())
-        );
-        assert_eq!(
-            ctx.endpoint_for("other.local").unwrap(),
-            Endpoint::Unix("/run/all.sock".into())
-        );
-    }
-
-    #[test]
-    fn explicit_tls_overrides_scheme() {
-        let ctx = Ctx::new()
-            .with_uri(&uri("https://h/"))
-            .unwrap()
-            .with_tls(false);
-        assert!(!ctx.tls_enabled());
-        let ctx = Ctx::new()
-            .with_uri(&uri("http://h/"))
-            .unwrap()
-            .with_tls(true);
-        assert!(ctx.tls_enabled());
-    }
-
-    #[test]
-    fn empty_context_says_what_it_lacks() {
-        let err = Ctx::new().endpoint().unwrap_err();
-        assert!(matches!(err, Error::NoTransport { .. }));
-        assert!(
-            err.to_string().contains("no host and no explicit endpoint"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn keys_separate_endpoints_and_tls_settings() {
-        let a = Ctx::new().with_uri(&uri("http://a/")).unwrap();
-        let a2 = Ctx::new().with_uri(&uri("http://a/other")).unwrap();
-        let b = Ctx::new().with_uri(&uri("https://a/")).unwrap();
-        assert_eq!(a.key().unwrap(), a2.key().unwrap());
-        assert_ne!(a.key().unwrap(), b.key().unwrap());
-        let u1 = a.clone().with_user_endpoint("mem", 1u8);
-        let u1b = a.clone().with_user_endpoint("mem", 1u8);
-        let u2 = a.with_user_endpoint("mem", 2u8);
-        assert_eq!(u1.key().unwrap(), u1b.key().unwrap());
-        assert_ne!(u1.key().unwrap(), u2.key().unwrap());
-        let ca = rcgen::generate_simple_self_signed(vec!["ca".into()]).unwrap();
-        let b2 = b.clone().with_ca_pem(ca.cert.pem().as_bytes()).unwrap();
-        assert_ne!(b.key().unwrap(), b2.key().unwrap());
-    }
-
-    #[tokio::test]
-    async fn unregistered_user_transport_is_named_in_the_error() {
-        let ctx = Ctx::new()
-            .with_uri(&uri("http://svc/"))
-            .unwrap()
-            .with_user_endpoint("nowhere", 3u16);
-        let err = ctx.connect().await.unwrap_err();
-        assert!(matches!(err, Error::NoTransport { .. }));
-        assert!(err.to_string().contains("\"nowhere\""), "{err}");
-    }
-
-    struct Refuse;
-    impl Transport for Refuse {
-        type Endpoint = String;
-        fn connect(&self, _: &String) -> BoxFuture<'static, io::Result<BoxIo>> {
-            Box::pin(async { Err(io::Error::from(io::ErrorKind::ConnectionRefused)) })
-        }
-    }
-
-    #[tokio::test]
-    async fn user_transport_with_wrong_value_type_is_refused() {
-        let ctx = Ctx::new()
-            .with_uri(&uri("http://svc/"))
-            .unwrap()
-            .with_transport("refuse", Refuse)
-            .with_user_endpoint("refuse", 3u16);
-        let err = ctx.connect().await.unwrap_err();
-        assert!(err.to_string().contains("alloc::string::String"), "{err}");
-        let ctx = ctx.with_user_endpoint("refuse", "x".to_string());
-        let err = ctx.connect().await.unwrap_err();
-        assert!(err.is_connect(), "{err:?}");
-        assert_eq!(err.to_string(), "cannot connect to refuse:\"x\"");
-    }
-
-    #[tokio::test]
-    async fn refused_tcp_connection_is_a_connect_error() {
-        // Bind then drop to find a port with nobody listening.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let ctx = Ctx::new()
-            .with_uri(&uri(&format!("http://127.0.0.1:{port}/")))
-            .unwrap();
-        let err = ctx.connect().await.unwrap_err();
-        assert!(err.is_connect(), "{err:?}");
-        assert!(err.to_string().contains(&format!("127.0.0.1:{port}")));
-    }
-
-    #[tokio::test]
-    async fn missing_unix_socket_is_a_connect_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("absent.sock");
-        let ctx = Ctx::new()
-            .with_uri(&uri("http://localhost/"))
-            .unwrap()
-            .with_unix_socket(&path);
-        let err = ctx.connect().await.unwrap_err();
-        assert!(err.is_connect(), "{err:?}");
-        assert!(err.to_string().contains("absent.sock"));
     }
 }
