@@ -32,33 +32,56 @@ use crate::transfer::Encoding;
 use crate::{Body, Error, Request, Response};
 
 /// The async engines paf-compat can drive; each is a Cargo feature of the
-/// same name.
+/// same name, and a variant exists only when its feature is on: naming a
+/// backend that is not compiled in is a compile error. A backend named at
+/// run time (from a configuration file, say) is parsed with
+/// [`str::parse`], which answers [`Error::BackendDisabled`] for a known
+/// backend whose feature is off.
+///
+/// ```
+/// use paf_compat::Backend;
+///
+/// let backend: Backend = "hyper".parse()?;
+/// assert_eq!(backend, Backend::Hyper);
+/// assert!(Backend::ALL.contains(&Backend::default()));
+/// assert!("curl".parse::<Backend>().is_err());
+/// # Ok::<(), paf_compat::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Backend {
     /// hyper (feature `hyper`, on by default): HTTP/1.1 and HTTP/2 over
     /// every transport a context resolves (TCP, TLS, Unix sockets, user
     /// transports).
+    #[cfg(feature = "hyper")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
     Hyper,
     /// reqwest (feature `reqwest`): HTTP/1.1 and HTTP/2 over TCP, TLS and
     /// Unix sockets; a user transport is [`paf_core::Error::Unsupported`].
+    #[cfg(feature = "reqwest")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
     Reqwest,
 }
 
+/// Every backend paf-compat knows of, compiled in or not, by name.
+const KNOWN: [&str; 2] = ["hyper", "reqwest"];
+
 impl Backend {
+    /// The backends compiled in, the default first.
+    pub const ALL: &'static [Backend] = &[
+        #[cfg(feature = "hyper")]
+        Backend::Hyper,
+        #[cfg(feature = "reqwest")]
+        Backend::Reqwest,
+    ];
+
     /// The backend's name, which is also its Cargo feature's.
     pub const fn name(self) -> &'static str {
         match self {
+            #[cfg(feature = "hyper")]
             Backend::Hyper => "hyper",
+            #[cfg(feature = "reqwest")]
             Backend::Reqwest => "reqwest",
-        }
-    }
-
-    /// Whether the backend is compiled in.
-    pub const fn is_enabled(self) -> bool {
-        match self {
-            Backend::Hyper => cfg!(feature = "hyper"),
-            Backend::Reqwest => cfg!(feature = "reqwest"),
         }
     }
 }
@@ -66,10 +89,29 @@ impl Backend {
 impl Default for Backend {
     /// hyper when its feature is on, else reqwest.
     fn default() -> Self {
-        if cfg!(feature = "hyper") {
-            Backend::Hyper
-        } else {
-            Backend::Reqwest
+        Backend::ALL[0]
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = Error;
+
+    /// A backend by its name (`hyper`, `reqwest`, any case):
+    /// [`Error::BackendDisabled`] when its feature is off,
+    /// [`Error::InvalidArgument`] when paf-compat knows no such backend.
+    fn from_str(name: &str) -> Result<Backend, Error> {
+        if let Some(backend) = Backend::ALL
+            .iter()
+            .find(|b| b.name().eq_ignore_ascii_case(name))
+        {
+            return Ok(*backend);
+        }
+        match KNOWN.iter().find(|known| known.eq_ignore_ascii_case(name)) {
+            Some(backend) => Err(Error::BackendDisabled { backend }),
+            None => Err(Error::InvalidArgument {
+                function: "Backend::from_str",
+                reason: "unknown backend: paf-compat's async backends are hyper and reqwest",
+            }),
         }
     }
 }
@@ -126,8 +168,8 @@ impl ClientBuilder {
 
     settings_setters!();
 
-    /// The client, or [`Error::BackendDisabled`] when the backend's feature
-    /// is off.
+    /// The client. (A backend whose feature is off cannot be named: see
+    /// [`Backend`].)
     pub fn build(self) -> Result<Client, Error> {
         let settings = &self.settings;
         let engine: Arc<dyn paf_core::client::Client> = match self.backend {
@@ -135,12 +177,6 @@ impl ClientBuilder {
             Backend::Hyper => Arc::new(build_backend!(paf_hyper::Client::builder(), settings)),
             #[cfg(feature = "reqwest")]
             Backend::Reqwest => Arc::new(build_backend!(paf_reqwest::Client::builder(), settings)),
-            #[allow(unreachable_patterns)]
-            disabled => {
-                return Err(Error::BackendDisabled {
-                    backend: disabled.name(),
-                })
-            }
         };
         Ok(Client {
             engine,
@@ -170,8 +206,7 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A client on this backend with the default settings, or
-    /// [`Error::BackendDisabled`] when its feature is off.
+    /// A client on this backend with the default settings.
     pub fn with_backend(backend: Backend) -> Result<Client, Error> {
         Client::builder().backend(backend).build()
     }
@@ -269,7 +304,7 @@ impl Call<(Response, Body)> {
     pub fn upgrade(self) -> BoxFuture<'static, Result<(Response, Upgrade), Error>> {
         Box::pin(async move {
             let client = self.client.clone();
-            if client.engine.backend() != Backend::Hyper.name() {
+            if client.engine.backend() != "hyper" {
                 return Err(Error::Http(paf_core::Error::Unsupported {
                     backend: client.engine.backend(),
                     feature: "connection upgrades (101 Switching Protocols)".to_owned(),

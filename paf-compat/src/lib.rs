@@ -45,8 +45,10 @@
 //! | `blocking` | named for what it gives: `ureq` |
 //!
 //! With none of them, the header-level modules, [`Body`], [`Request`] and
-//! [`Response`] remain. Naming a backend whose feature is off is
-//! [`Error::BackendDisabled`].
+//! [`Response`] remain. A backend whose feature is off cannot be named
+//! (`Backend::Reqwest` does not exist without `reqwest`): a compile error,
+//! not a surprise at run time; a backend named at run time (`"reqwest".parse()`)
+//! is [`Error::BackendDisabled`] when its feature is off.
 //!
 //! # Porting a client
 //!
