@@ -8,9 +8,17 @@ use clap::{Parser, ValueEnum};
 use http::{HeaderName, HeaderValue, Method};
 
 /// Load an HTTP server with many paf clients, time every request and report
-/// the latency distribution. Exits with 1 when any request failed.
+/// the latency distribution. Exits with 1 when any request failed. Ctrl-C
+/// stops the run and reports what was done (twice: quits at once).
 #[derive(Debug, Clone, Parser)]
-#[command(name = "paf-stress", version, about, long_about = None)]
+#[command(
+    name = "paf-stress",
+    version,
+    about,
+    long_about = None,
+    after_help = "Ctrl-C stops the run early and reports what was done (text, --json, --plot); \
+                  a second Ctrl-C quits at once."
+)]
 pub struct Args {
     /// The URL to request (`http://` or `https://`).
     pub url: String,
@@ -23,10 +31,25 @@ pub struct Args {
     #[arg(short = 'n', long = "requests", conflicts_with = "duration", value_parser = clap::value_parser!(u64).range(1..))]
     pub requests: Option<u64>,
 
-    /// Send requests for this long (`500ms`, `10s`, `2m`); requests in flight
-    /// when it ends are waited for.
+    /// Send requests for this long (`500ms`, `10s`, `2m`, `1m30s`); requests
+    /// in flight when it ends are waited for.
     #[arg(short = 'z', long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
+
+    /// Constant rate: N requests per second in all, each timed from its
+    /// scheduled send time [default: closed loop].
+    ///
+    /// Requests are due on a fixed schedule, N per second across the
+    /// clients, whatever the server does. Each is timed from when it was
+    /// due, so a request that waited because every client was stuck behind
+    /// a slow response counts that wait (corrected for coordinated omission,
+    /// as wrk2 does). Without it the run is a closed loop: each client sends
+    /// its next request when its last one is done, and a stalled server slows
+    /// the load down and hides the stall from the percentiles. `-c` must be
+    /// large enough to keep up: requests due before a `-z` run ends that no
+    /// client was free to send are reported as unsent.
+    #[arg(short = 'q', long = "rate", value_name = "N", value_parser = parse_rate)]
+    pub rate: Option<f64>,
 
     /// The request method.
     #[arg(short = 'm', long, default_value = "GET", value_parser = parse_method)]
@@ -97,6 +120,37 @@ pub struct Args {
 /// The default request count when neither `-n` nor `-z` is given.
 pub const DEFAULT_REQUESTS: u64 = 200;
 
+/// The highest `--rate`, in requests per second.
+pub const MAX_RATE: f64 = 10_000_000.0;
+
+/// The longest duration the options take (about 31 years): any longer and
+/// the deadline would not fit in an [`std::time::Instant`].
+pub const MAX_DURATION: Duration = Duration::from_secs(1_000_000_000);
+
+/// How requests are paced.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Mode {
+    /// Each client sends its next request as soon as its last one is done;
+    /// a request is timed from when it was sent.
+    ClosedLoop,
+    /// Requests are sent on a fixed schedule, this many per second across
+    /// the clients; a request is timed from its scheduled send time.
+    ConstantRate {
+        /// Requests per second, in all.
+        per_sec: f64,
+    },
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mode::ClosedLoop => f.write_str("closed loop"),
+            Mode::ConstantRate { per_sec } => write!(f, "constant rate {per_sec} req/s"),
+        }
+    }
+}
+
 /// When a run stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
@@ -112,6 +166,14 @@ impl Args {
         match (self.duration, self.requests) {
             (Some(d), _) => Stop::Duration(d),
             (None, n) => Stop::Count(n.unwrap_or(DEFAULT_REQUESTS)),
+        }
+    }
+
+    /// How requests are paced: `--rate`, else a closed loop.
+    pub fn mode(&self) -> Mode {
+        match self.rate {
+            Some(per_sec) => Mode::ConstantRate { per_sec },
+            None => Mode::ClosedLoop,
         }
     }
 
@@ -236,27 +298,41 @@ impl serde::Serialize for FailOn {
     }
 }
 
-/// Parses `250ms`, `10s`, `2m`, `1h`; a bare number is seconds.
+/// Parses a duration as [`humantime`] does (`250ms`, `10s`, `2m`, `1h`,
+/// `1m30s`, `1.5s`); a bare number is seconds. It must be positive and at
+/// most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like `500ms`, `10s` or `2m`"))?;
-    let seconds = match unit.trim() {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        other => return Err(format!("unknown unit {other:?} in {text:?} (ms, s, m, h)")),
+    let bare_number = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let parsed = if bare_number {
+        humantime::parse_duration(&format!("{text}s"))
+    } else {
+        humantime::parse_duration(text)
     };
-    if !(seconds > 0.0 && seconds.is_finite() && seconds < 1e9) {
+    let duration = parsed
+        .map_err(|e| format!("{text:?} is not a duration like `500ms`, `10s` or `1m30s` ({e})"))?;
+    if duration.is_zero() {
         return Err(format!("{text:?} must be a positive duration"));
     }
-    Ok(Duration::from_secs_f64(seconds))
+    if duration > MAX_DURATION {
+        return Err(format!("{text:?} is too long (at most 31 years)"));
+    }
+    Ok(duration)
+}
+
+/// Parses `--rate`: requests per second, a positive number up to
+/// [`MAX_RATE`] (fractions allowed: `0.5` is one request every two seconds).
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of requests per second"))?;
+    if !(rate > 0.0 && rate <= MAX_RATE) {
+        return Err(format!(
+            "{text:?}: the rate must be above 0 and at most {MAX_RATE} requests per second"
+        ));
+    }
+    Ok(rate)
 }
 
 fn parse_method(text: &str) -> Result<Method, String> {
@@ -287,6 +363,41 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("10 parsecs").is_err());
         assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn durations_combine_units_as_humantime_does() {
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h 2m 3s"), Ok(Duration::from_secs(3723)));
+        assert_eq!(parse_duration(" 1.5 "), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2min"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("750us"), Ok(Duration::from_micros(750)));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration(".").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("0ms 0s").is_err());
+        // Past what an `Instant` deadline can hold: refused, not a panic later.
+        assert!(parse_duration("100000y").is_err());
+        assert!(parse_duration("99999999999999999999s").is_err());
+        let args = Args::try_parse_from(["paf-stress", "http://x/", "-z", "1m30s"]).unwrap();
+        assert_eq!(args.stop(), Stop::Duration(Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn rate_is_a_positive_number_and_sets_the_mode() {
+        assert_eq!(parse_rate("500"), Ok(500.0));
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        for bad in ["0", "-3", "NaN", "inf", "1e9", "fast", ""] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+        let args = Args::try_parse_from(["paf-stress", "http://x/"]).unwrap();
+        assert_eq!(args.mode(), Mode::ClosedLoop);
+        assert_eq!(args.mode().to_string(), "closed loop");
+        let args = Args::try_parse_from(["paf-stress", "-q", "500", "http://x/"]).unwrap();
+        assert_eq!(args.mode(), Mode::ConstantRate { per_sec: 500.0 });
+        assert_eq!(args.mode().to_string(), "constant rate 500 req/s");
+        let args = Args::try_parse_from(["paf-stress", "--rate", "2.5", "http://x/"]).unwrap();
+        assert_eq!(args.mode().to_string(), "constant rate 2.5 req/s");
     }
 
     #[test]
@@ -324,5 +435,16 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         Args::command().debug_assert();
+    }
+
+    #[test]
+    fn help_documents_the_rate_mode_and_ctrl_c() {
+        use clap::CommandFactory;
+        let short = Args::command().render_help().to_string();
+        assert!(short.contains("-q, --rate <N>"), "{short}");
+        assert!(short.contains("Ctrl-C stops the run early"), "{short}");
+        let long = Args::command().render_long_help().to_string();
+        assert!(long.contains("coordinated omission"), "{long}");
+        assert!(long.contains("closed loop"), "{long}");
     }
 }

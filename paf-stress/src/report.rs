@@ -5,7 +5,13 @@
 //!
 //! The counts add up by construction:
 //! `successes + failures == requests`, `failures == failed_statuses + errors`,
-//! and the status codes sum to `responses == requests - errors`.
+//! and the status codes sum to `responses == requests - errors`. Requests a
+//! run stopped early abandoned in flight are in none of these (they are
+//! `abandoned`).
+//!
+//! Latency figures exist only when some request got a response: with none,
+//! `latency_ms` is `null` in the JSON and `n/a` in the text, never zeros
+//! that would read as a very fast server.
 
 use std::{collections::BTreeMap, fmt, time::Duration};
 
@@ -13,7 +19,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::{
-    args::{Args, Backend, FailOn},
+    args::{Args, Backend, FailOn, Mode},
     stats::Stats,
 };
 
@@ -33,6 +39,19 @@ pub struct Report {
     pub protocol: &'static str,
     /// Clients sending at the same time.
     pub concurrency: u32,
+    /// How requests were paced: a closed loop, or a constant rate (then
+    /// latencies count from each request's scheduled send time).
+    pub mode: Mode,
+    /// Constant rate only (`null` in a closed loop): requests due before the
+    /// run ended that were never sent, because every client was busy. Not
+    /// in `requests`; raise `-c` when it is not 0.
+    pub unsent: Option<u64>,
+    /// True when the run was stopped early (Ctrl-C): the figures are those
+    /// of the requests finished by then.
+    pub interrupted: bool,
+    /// Requests in flight when the run was interrupted: neither counted in
+    /// `requests` nor timed.
+    pub abandoned: u64,
     /// Requests sent.
     pub requests: u64,
     /// Requests that got a response whose status is not a failure.
@@ -53,9 +72,11 @@ pub struct Report {
     pub bytes: u64,
     /// `bytes / elapsed_secs`.
     pub bytes_per_sec: f64,
-    /// Latency of the requests that got a response, from sending to the end
-    /// of the body, in milliseconds.
-    pub latency_ms: Latency,
+    /// Latency of the requests that got a response (whatever their status),
+    /// to the end of the body, in milliseconds: from sending in a closed
+    /// loop, from the scheduled send time at a constant rate. `None` (JSON
+    /// `null`) when no request got a response.
+    pub latency_ms: Option<Latency>,
     /// The latency histogram: log-spaced buckets from the fastest to the
     /// slowest response.
     pub histogram: Vec<Bucket>,
@@ -67,7 +88,7 @@ pub struct Report {
     pub errors: BTreeMap<&'static str, ErrorSummary>,
 }
 
-/// Latency figures in milliseconds (all zero when no response came).
+/// Latency figures in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Latency {
     /// The fastest.
@@ -109,13 +130,28 @@ pub struct ErrorSummary {
     pub example: String,
 }
 
+/// How a run went, besides what its requests recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunInfo {
+    /// From the start of the run until it stopped.
+    pub elapsed: Duration,
+    /// The run was stopped early.
+    pub interrupted: bool,
+    /// Requests in flight when it was stopped early.
+    pub abandoned: u64,
+    /// Constant rate: requests due before the end that were never sent.
+    pub unsent: u64,
+}
+
 fn ms(nanos: f64) -> f64 {
     nanos / 1e6
 }
 
 impl Report {
     /// Sums up a run's figures.
-    pub fn new(args: &Args, stats: &Stats, elapsed: Duration) -> Report {
+    pub fn new(args: &Args, stats: &Stats, run: &RunInfo) -> Report {
+        let mode = args.mode();
+        let elapsed = run.elapsed;
         let responses = stats.responses();
         let errors = stats.error_count();
         let requests = responses + errors;
@@ -128,6 +164,13 @@ impl Report {
             backend: args.backend,
             protocol: args.protocol(),
             concurrency: args.concurrency,
+            mode,
+            unsent: match mode {
+                Mode::ClosedLoop => None,
+                Mode::ConstantRate { .. } => Some(run.unsent),
+            },
+            interrupted: run.interrupted,
+            abandoned: run.abandoned,
             requests,
             successes: requests - failures,
             failures,
@@ -169,21 +212,13 @@ impl Report {
     }
 }
 
-fn latency(h: &Histogram<u64>) -> Latency {
+/// The figures of a histogram; `None` when it is empty (no response).
+pub fn latency(h: &Histogram<u64>) -> Option<Latency> {
     if h.is_empty() {
-        return Latency {
-            min: 0.0,
-            mean: 0.0,
-            stdev: 0.0,
-            p50: 0.0,
-            p90: 0.0,
-            p99: 0.0,
-            p99_9: 0.0,
-            max: 0.0,
-        };
+        return None;
     }
     let at = |q: f64| ms(h.value_at_quantile(q) as f64);
-    Latency {
+    Some(Latency {
         min: ms(h.min() as f64),
         mean: ms(h.mean()),
         stdev: ms(h.stdev()),
@@ -192,7 +227,7 @@ fn latency(h: &Histogram<u64>) -> Latency {
         p99: at(0.99),
         p99_9: at(0.999),
         max: ms(h.max() as f64),
-    }
+    })
 }
 
 /// Splits the recorded latencies into at most `bars` buckets whose edges grow
@@ -266,11 +301,36 @@ impl fmt::Display for Report {
             "Summary: {} {} ({} backend, {}, {} clients)",
             self.method, self.url, self.backend, self.protocol, self.concurrency
         )?;
+        match self.mode {
+            Mode::ClosedLoop => writeln!(
+                f,
+                "  Mode:        closed loop (each client sends when its last response is in)"
+            )?,
+            Mode::ConstantRate { .. } => writeln!(
+                f,
+                "  Mode:        {} (latency from each request's scheduled send time)",
+                self.mode
+            )?,
+        }
+        if self.interrupted {
+            writeln!(
+                f,
+                "  Interrupted: stopped early; {} request(s) in flight abandoned, not counted",
+                self.abandoned
+            )?;
+        }
         writeln!(
             f,
             "  Requests:    {} ({} succeeded, {} failed)",
             self.requests, self.successes, self.failures
         )?;
+        if let Some(unsent) = self.unsent.filter(|&n| n > 0) {
+            writeln!(
+                f,
+                "  Behind:      {unsent} request(s) due before the end never sent: \
+                 every client was busy (raise -c)"
+            )?;
+        }
         writeln!(f, "  Elapsed:     {:.3} s", self.elapsed_secs)?;
         writeln!(f, "  Requests/s:  {:.1}", self.requests_per_sec)?;
         writeln!(
@@ -308,21 +368,30 @@ impl fmt::Display for Report {
         }
 
         writeln!(f)?;
-        writeln!(f, "Latency (ms):")?;
-        let l = &self.latency_ms;
-        writeln!(
-            f,
-            "  min {:.3}  mean {:.3}  stdev {:.3}",
-            l.min, l.mean, l.stdev
-        )?;
-        for (name, value) in [
-            ("p50", l.p50),
-            ("p90", l.p90),
-            ("p99", l.p99),
-            ("p99.9", l.p99_9),
-            ("max", l.max),
-        ] {
-            writeln!(f, "  {name:<6}{value:>10.3}")?;
+        match &self.latency_ms {
+            None => writeln!(f, "Latency (ms): n/a (no response)")?,
+            Some(l) => {
+                match self.mode {
+                    Mode::ClosedLoop => writeln!(f, "Latency (ms):")?,
+                    Mode::ConstantRate { .. } => {
+                        writeln!(f, "Latency (ms, from the scheduled send time):")?;
+                    }
+                }
+                writeln!(
+                    f,
+                    "  min {:.3}  mean {:.3}  stdev {:.3}",
+                    l.min, l.mean, l.stdev
+                )?;
+                for (name, value) in [
+                    ("p50", l.p50),
+                    ("p90", l.p90),
+                    ("p99", l.p99),
+                    ("p99.9", l.p99_9),
+                    ("max", l.max),
+                ] {
+                    writeln!(f, "  {name:<6}{value:>10.3}")?;
+                }
+            }
         }
 
         writeln!(f)?;
@@ -394,6 +463,58 @@ mod tests {
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].count, 3);
         assert!(buckets(&histogram(&[]), 20).is_empty());
+    }
+
+    #[test]
+    fn no_response_means_no_latency_not_zero() {
+        use clap::Parser;
+        let args = Args::parse_from(["paf-stress", "http://x/"]);
+        let mut stats = Stats::default();
+        let refused = Err(paf_core::Error::Connect {
+            endpoint: "tcp://127.0.0.1:1".into(),
+            source: std::io::ErrorKind::ConnectionRefused.into(),
+        });
+        stats.record(&refused, Duration::ZERO, &args.fail_on);
+        let report = Report::new(&args, &stats, &RunInfo::default());
+        assert_eq!(report.latency_ms, None);
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert!(json["latency_ms"].is_null(), "{json}");
+        let text = report.to_string();
+        assert!(text.contains("Latency (ms): n/a (no response)"), "{text}");
+        assert!(!text.contains("p99"), "{text}");
+        assert!(text.contains("Mode:        closed loop"), "{text}");
+        assert!(json["unsent"].is_null() && json["mode"]["kind"] == "closed_loop");
+    }
+
+    #[test]
+    fn rate_runs_say_so_and_count_what_they_could_not_send() {
+        use clap::Parser;
+        let args = Args::parse_from(["paf-stress", "-q", "500", "http://x/"]);
+        let run = RunInfo {
+            elapsed: Duration::from_secs(1),
+            interrupted: true,
+            abandoned: 3,
+            unsent: 7,
+        };
+        let report = Report::new(&args, &Stats::default(), &run);
+        let text = report.to_string();
+        assert!(
+            text.contains("Mode:        constant rate 500 req/s"),
+            "{text}"
+        );
+        assert!(
+            text.contains("7 request(s) due before the end never sent"),
+            "{text}"
+        );
+        assert!(text.contains("3 request(s) in flight abandoned"), "{text}");
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["mode"]["kind"], "constant_rate");
+        assert_eq!(json["mode"]["per_sec"], 500.0);
+        assert_eq!(
+            (json["unsent"].as_u64(), json["abandoned"].as_u64()),
+            (Some(7), Some(3))
+        );
+        assert_eq!(json["interrupted"], true);
     }
 
     #[test]

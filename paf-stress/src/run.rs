@@ -1,18 +1,33 @@
 //! The load itself: `-c` clients, each sending one request at a time until
 //! the run's count is used up or its time is over, each request timed on its
-//! own from the moment it is handed to the client until the last byte of its
-//! response body has been read.
+//! own until the last byte of its response body has been read.
+//!
+//! In a closed loop (the default) a client sends its next request as soon as
+//! its last one is done, and a request is timed from the moment it is handed
+//! to the paf client. At a constant rate (`--rate N`) request `k` is due at
+//! `start + k / N` whichever client sends it: a free client waits for the
+//! next due request and sends it on time; when every client was busy (a
+//! stalled server), the next free client sends the overdue request at once
+//! and it is timed from when it was due, so the wait counts, as wrk2 counts
+//! it. (A request a client waited for is timed from its real send, a few
+//! microseconds to a timer tick after it was due: that delay is the tool's
+//! timer, not the server.)
 //!
 //! hyper and reqwest clients are tasks on a multi-threaded tokio runtime and
 //! share one paf client (so one connection pool, as a program would); ureq
 //! clients are plain threads sharing one blocking paf client.
+//!
+//! An [`Interrupt`] (Ctrl-C in the binary) ends a run early: nothing more is
+//! sent, requests in flight are abandoned (the async ones dropped, the
+//! blocking ones left to finish on their own, unheard), and the run returns
+//! the report of what was done.
 
 use std::{
     io::Read,
     path::PathBuf,
     sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        mpsc, Arc,
     },
     time::{Duration, Instant},
 };
@@ -24,11 +39,12 @@ use paf_core::{
     tls::ALPN_H2,
     Ctx,
 };
+use tokio::sync::watch;
 
 use crate::{
     args::{Args, Backend, FailOn, Stop},
     progress::{Counters, Progress},
-    report::Report,
+    report::{Report, RunInfo},
     stats::{Exchange, Outcome, Shards},
 };
 
@@ -97,20 +113,176 @@ impl Template {
     }
 }
 
-/// Hands out the run's requests to the clients.
-#[derive(Debug)]
-enum Plan {
-    Count { total: u64, next: AtomicU64 },
+/// Stops a run early, from anywhere (the binary triggers it on Ctrl-C).
+/// Once triggered no request is sent any more, requests in flight are
+/// abandoned, and [`run_with_interrupt`] returns the report of the requests
+/// finished by then. Clones trigger the same run.
+#[derive(Debug, Clone)]
+pub struct Interrupt {
+    at: Arc<watch::Sender<Option<Instant>>>,
+}
+
+impl Default for Interrupt {
+    fn default() -> Self {
+        Interrupt::new()
+    }
+}
+
+impl Interrupt {
+    /// One that nothing has triggered yet.
+    pub fn new() -> Self {
+        Interrupt {
+            at: Arc::new(watch::Sender::new(None)),
+        }
+    }
+
+    /// Stops the run (the first call counts; later ones change nothing).
+    pub fn trigger(&self) {
+        let now = Instant::now();
+        self.at.send_if_modified(|at| {
+            let first = at.is_none();
+            if first {
+                *at = Some(now);
+            }
+            first
+        });
+    }
+
+    /// When it was triggered, if it was.
+    pub fn triggered_at(&self) -> Option<Instant> {
+        *self.at.borrow()
+    }
+
+    /// True once triggered.
+    pub fn is_triggered(&self) -> bool {
+        self.triggered_at().is_some()
+    }
+
+    /// Resolves once triggered.
+    async fn triggered(&self) {
+        let mut at = self.at.subscribe();
+        // The sender lives in `self`, so it cannot be dropped while waiting.
+        let _ = at.wait_for(Option::is_some).await;
+    }
+
+    /// Sleeps until `deadline` in short steps; false when triggered meanwhile
+    /// (for blocking clients, which cannot select on [`Interrupt::triggered`]).
+    fn sleep_until(&self, deadline: Instant) -> bool {
+        /// How long a blocking client may take to notice the interrupt.
+        const STEP: Duration = Duration::from_millis(10);
+        loop {
+            if self.is_triggered() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return true;
+            }
+            std::thread::sleep((deadline - now).min(STEP));
+        }
+    }
+}
+
+/// When a run stops claiming requests.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    /// After this many.
+    Count(u64),
+    /// At this moment.
     Until(Instant),
 }
 
-impl Plan {
-    /// True when the calling client may send one more request.
-    fn claim(&self) -> bool {
-        match self {
-            Plan::Count { total, next } => next.fetch_add(1, Ordering::Relaxed) < *total,
-            Plan::Until(deadline) => Instant::now() < *deadline,
+/// A constant rate's schedule: request `k` is due at `start + k / per_sec`.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    start: Instant,
+    per_sec: f64,
+}
+
+impl Pace {
+    /// When request `k` is due; `None` past what an `Instant` can hold.
+    fn due(&self, k: u64) -> Option<Instant> {
+        let offset = Duration::try_from_secs_f64(k as f64 / self.per_sec).ok()?;
+        self.start.checked_add(offset)
+    }
+
+    /// How many requests are due strictly before `horizon`.
+    fn due_before(&self, horizon: Instant) -> u64 {
+        let secs = horizon.saturating_duration_since(self.start).as_secs_f64();
+        // The estimate from the float, then exact by `due` itself, so that
+        // this agrees with the schedule the clients follow.
+        let mut n = (secs * self.per_sec).ceil().min(u64::MAX as f64) as u64;
+        while n > 0 && self.due(n - 1).is_none_or(|at| at >= horizon) {
+            n -= 1;
         }
+        while self.due(n).is_some_and(|at| at < horizon) {
+            n += 1;
+        }
+        n
+    }
+}
+
+/// What a client is to do next.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    /// Send a request now, timed from now (closed loop).
+    Now,
+    /// Send a request due at this moment (constant rate).
+    Due(Instant),
+}
+
+/// Hands out the run's requests to the clients.
+#[derive(Debug)]
+struct Plan {
+    limit: Limit,
+    pace: Option<Pace>,
+    /// Requests handed out so far (the index of the next one).
+    next: AtomicU64,
+    /// Requests really sent (a client may be interrupted while it waits).
+    sent: AtomicU64,
+    /// Set when the run cannot go on (a client could not be started).
+    halted: AtomicBool,
+}
+
+impl Plan {
+    /// The next request for the calling client, or `None` when the run is
+    /// over.
+    fn claim(&self) -> Option<Slot> {
+        if self.halted.load(Ordering::Relaxed) {
+            return None;
+        }
+        if let Limit::Until(deadline) = self.limit {
+            if Instant::now() >= deadline {
+                return None;
+            }
+        }
+        let k = self.next.fetch_add(1, Ordering::Relaxed);
+        if let Limit::Count(total) = self.limit {
+            if k >= total {
+                return None;
+            }
+        }
+        let Some(pace) = self.pace else {
+            return Some(Slot::Now);
+        };
+        let due = pace.due(k)?;
+        match self.limit {
+            Limit::Until(deadline) if due >= deadline => None,
+            _ => Some(Slot::Due(due)),
+        }
+    }
+
+    /// Constant rate: requests due before the run stopped (at `stopped`, or
+    /// its deadline if earlier) that no client sent.
+    fn unsent(&self, stopped: Instant) -> u64 {
+        let Some(pace) = self.pace else {
+            return 0;
+        };
+        let due = match self.limit {
+            Limit::Count(total) => pace.due_before(stopped).min(total),
+            Limit::Until(deadline) => pace.due_before(stopped.min(deadline)),
+        };
+        due.saturating_sub(self.sent.load(Ordering::Relaxed))
     }
 }
 
@@ -122,10 +294,60 @@ struct Shared {
     shards: Shards,
     counters: Arc<Counters>,
     fail_on: FailOn,
+    interrupt: Interrupt,
 }
 
 impl Shared {
-    fn record(&self, client: usize, outcome: &Outcome, latency: Duration) {
+    /// The moment the request for `slot` is timed from, once it may be sent
+    /// (after waiting for it to be due); `None` when interrupted meanwhile.
+    async fn wait_for(&self, slot: Slot) -> Option<Instant> {
+        let start = match slot {
+            Slot::Now => Instant::now(),
+            Slot::Due(due) if due > Instant::now() => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(due.into()) => Instant::now(),
+                    () = self.interrupt.triggered() => return None,
+                }
+            }
+            // Overdue: every client was busy when it was due, and that wait
+            // is part of its latency.
+            Slot::Due(due) => due,
+        };
+        self.sending();
+        Some(start)
+    }
+
+    /// [`Shared::wait_for`] for blocking clients.
+    fn wait_for_blocking(&self, slot: Slot) -> Option<Instant> {
+        let start = match slot {
+            Slot::Now => Instant::now(),
+            Slot::Due(due) if due > Instant::now() => {
+                if !self.interrupt.sleep_until(due) {
+                    return None;
+                }
+                Instant::now()
+            }
+            Slot::Due(due) => due,
+        };
+        self.sending();
+        Some(start)
+    }
+
+    fn sending(&self) {
+        self.plan.sent.fetch_add(1, Ordering::Relaxed);
+        self.shards.sending();
+    }
+
+    /// The next request, unless the run is over or interrupted.
+    fn claim(&self) -> Option<Slot> {
+        if self.interrupt.is_triggered() {
+            return None;
+        }
+        self.plan.claim()
+    }
+
+    fn record(&self, client: usize, outcome: &Outcome, start: Instant) {
+        let latency = start.elapsed();
         self.shards.record(client, outcome, latency, &self.fail_on);
         let failed = match outcome {
             Ok(exchange) => self.fail_on.matches(exchange.status.as_u16()),
@@ -138,6 +360,12 @@ impl Shared {
 /// Runs the load the arguments describe and sums it up. Blocks until the
 /// last request has finished.
 pub fn run(args: &Args) -> Result<Report, Error> {
+    run_with_interrupt(args, &Interrupt::new())
+}
+
+/// [`run`], which `interrupt` may stop early: the report then has
+/// `interrupted` set and holds the requests finished by then.
+pub fn run_with_interrupt(args: &Args, interrupt: &Interrupt) -> Result<Report, Error> {
     let template = template(args)?;
     let ctx = context(args, &template.uri)?;
     if args.http2 && args.backend == Backend::Ureq {
@@ -159,20 +387,32 @@ pub fn run(args: &Args) -> Result<Report, Error> {
     let counters = Arc::new(Counters::default());
     let progress = Progress::start(stop, counters.clone(), args.no_progress);
     let started = Instant::now();
+    let limit = match stop {
+        Stop::Count(total) => Limit::Count(total),
+        // The options keep durations far below an `Instant`'s limit; at
+        // worst the run has no deadline.
+        Stop::Duration(d) => started
+            .checked_add(d)
+            .map_or(Limit::Count(u64::MAX), Limit::Until),
+    };
     let shared = Arc::new(Shared {
         template,
-        plan: match stop {
-            Stop::Count(total) => Plan::Count {
-                total,
-                next: AtomicU64::new(0),
-            },
-            Stop::Duration(d) => Plan::Until(started + d),
+        plan: Plan {
+            limit,
+            pace: args.rate.map(|per_sec| Pace {
+                start: started,
+                per_sec,
+            }),
+            next: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            halted: AtomicBool::new(false),
         },
         // A couple of shards per thread that records: few enough to merge
         // at once, enough that a lock is rarely contended.
         shards: Shards::new(clients.min(2 * threads.max(1)).max(1)),
         counters,
         fail_on: args.fail_on.clone(),
+        interrupt: interrupt.clone(),
     });
 
     let result = match args.backend {
@@ -186,12 +426,27 @@ pub fn run(args: &Args) -> Result<Report, Error> {
         }
         Backend::Ureq => run_blocking(configure(args, ctx), &shared, clients),
     };
-    let elapsed = started.elapsed();
+    let stopped = Instant::now();
     progress.finish();
     result?;
 
-    let shared = Arc::into_inner(shared).expect("every client has finished with the shared state");
-    Ok(Report::new(args, &shared.shards.merged(), elapsed))
+    // Blocking clients abandoned by an interrupt may still be sending: the
+    // snapshot is what was done when the run stopped.
+    let snapshot = shared.shards.snapshot();
+    let interrupted = interrupt.triggered_at();
+    let info = RunInfo {
+        elapsed: stopped - started,
+        interrupted: interrupted.is_some(),
+        abandoned: if interrupted.is_some() {
+            snapshot.in_flight
+        } else {
+            0
+        },
+        unsent: shared
+            .plan
+            .unsent(interrupted.map_or(stopped, |at| at.min(stopped))),
+    };
+    Ok(Report::new(args, &snapshot.stats, &info))
 }
 
 /// Every backend takes the same settings through paf's shared builder.
@@ -291,10 +546,19 @@ fn run_async(
                 let client = client.clone();
                 let shared = shared.clone();
                 tokio::spawn(async move {
-                    while shared.plan.claim() {
-                        let start = Instant::now();
-                        let outcome = exchange(&*client, shared.template.request()).await;
-                        shared.record(id, &outcome, start.elapsed());
+                    let work = async {
+                        while let Some(slot) = shared.claim() {
+                            let Some(start) = shared.wait_for(slot).await else {
+                                break;
+                            };
+                            let outcome = exchange(&*client, shared.template.request()).await;
+                            shared.record(id, &outcome, start);
+                        }
+                    };
+                    // An interrupt drops the request in flight.
+                    tokio::select! {
+                        () = work => {}
+                        () = shared.interrupt.triggered() => {}
                     }
                 })
             })
@@ -307,6 +571,10 @@ fn run_async(
             }
         }
     });
+    if shared.interrupt.is_triggered() {
+        // Connections closing, a resolver thread: nothing to wait for.
+        runtime.shutdown_background();
+    }
     Ok(())
 }
 
@@ -330,36 +598,63 @@ async fn exchange(
     })
 }
 
+/// Blocking clients are threads of their own, not scoped to the run: after
+/// an interrupt the run returns without waiting for the requests they are
+/// blocked in (each thread ends once its request does).
 fn run_blocking(
     client: paf_ureq::Client,
     shared: &Arc<Shared>,
     clients: usize,
 ) -> Result<(), Error> {
-    std::thread::scope(|scope| {
-        let mut threads = Vec::with_capacity(clients);
-        for id in 0..clients {
-            let client = &client;
-            let thread = std::thread::Builder::new()
-                .name(format!("paf-stress-{id}"))
-                .spawn_scoped(scope, move || {
-                    let mut buf = vec![0u8; 16 * 1024];
-                    while shared.plan.claim() {
-                        let start = Instant::now();
-                        let outcome =
-                            exchange_blocking(client, shared.template.request(), &mut buf);
-                        shared.record(id, &outcome, start.elapsed());
-                    }
-                })
-                .map_err(Error::Start)?;
-            threads.push(thread);
-        }
-        for thread in threads {
-            if let Err(panic) = thread.join() {
-                std::panic::resume_unwind(panic);
+    /// How often the run looks for an interrupt while clients work.
+    const POLL: Duration = Duration::from_millis(10);
+    let client = Arc::new(client);
+    // Every thread holds a sender and drops it when it ends, normally or in
+    // a panic: the channel disconnects when the last one is done.
+    let (alive, all_done) = mpsc::channel::<()>();
+    let mut threads = Vec::with_capacity(clients);
+    for id in 0..clients {
+        let (my_client, mine, my_alive) = (client.clone(), shared.clone(), alive.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("paf-stress-{id}"))
+            .spawn(move || {
+                let _alive = my_alive;
+                let mut buf = vec![0u8; 16 * 1024];
+                while let Some(slot) = mine.claim() {
+                    let Some(start) = mine.wait_for_blocking(slot) else {
+                        break;
+                    };
+                    let outcome = exchange_blocking(&my_client, mine.template.request(), &mut buf);
+                    mine.record(id, &outcome, start);
+                }
+            });
+        match spawned {
+            Ok(thread) => threads.push(thread),
+            Err(e) => {
+                // Stop the clients already started; their figures are moot.
+                shared.plan.halted.store(true, Ordering::Relaxed);
+                drop(alive);
+                for thread in threads {
+                    let _ = thread.join();
+                }
+                return Err(Error::Start(e));
             }
         }
-        Ok(())
-    })
+    }
+    drop(alive);
+    loop {
+        match all_done.recv_timeout(POLL) {
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            _ if shared.interrupt.is_triggered() => return Ok(()),
+            _ => {}
+        }
+    }
+    for thread in threads {
+        if let Err(panic) = thread.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+    Ok(())
 }
 
 fn exchange_blocking(
@@ -384,4 +679,77 @@ fn exchange_blocking(
         version,
         body_bytes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(limit: Limit, per_sec: Option<f64>, start: Instant) -> Plan {
+        Plan {
+            limit,
+            pace: per_sec.map(|per_sec| Pace { start, per_sec }),
+            next: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            halted: AtomicBool::new(false),
+        }
+    }
+
+    #[test]
+    fn a_constant_rate_schedules_requests_evenly_from_the_start() {
+        let start = Instant::now();
+        let plan = plan(Limit::Count(4), Some(100.0), start);
+        let due: Vec<Duration> = std::iter::from_fn(|| plan.claim())
+            .map(|slot| match slot {
+                Slot::Due(at) => at - start,
+                Slot::Now => Duration::MAX,
+            })
+            .collect();
+        let ms = |n| Duration::from_millis(n);
+        assert_eq!(due.len(), 4);
+        for (got, want) in due.iter().zip([ms(0), ms(10), ms(20), ms(30)]) {
+            assert!(got.abs_diff(want) < Duration::from_micros(1), "{due:?}");
+        }
+    }
+
+    #[test]
+    fn a_timed_rate_run_counts_what_was_due_and_not_sent() {
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(1);
+        let plan = plan(Limit::Until(deadline), Some(10.0), start);
+        let pace = plan.pace.unwrap();
+        assert_eq!(pace.due_before(start), 0);
+        assert_eq!(pace.due_before(start + Duration::from_millis(1)), 1);
+        assert_eq!(pace.due_before(deadline), 10, "0.0 s to 0.9 s");
+        // Three sent, the run stopped (or reached its deadline) at 2 s.
+        plan.sent.store(3, Ordering::Relaxed);
+        assert_eq!(plan.unsent(start + Duration::from_secs(2)), 7);
+        assert_eq!(plan.unsent(start + Duration::from_millis(250)), 0);
+        // No request due past the deadline is handed out.
+        let plan = plan_until_past(deadline, start);
+        assert!(plan.claim().is_none());
+    }
+
+    fn plan_until_past(deadline: Instant, start: Instant) -> Plan {
+        let plan = plan(Limit::Until(deadline), Some(10.0), start);
+        plan.next.store(10, Ordering::Relaxed);
+        plan
+    }
+
+    #[test]
+    fn a_closed_loop_has_nothing_unsent_and_an_interrupt_stops_claims() {
+        let start = Instant::now();
+        let plan = plan(Limit::Count(2), None, start);
+        assert!(matches!(plan.claim(), Some(Slot::Now)));
+        assert_eq!(plan.unsent(start + Duration::from_secs(9)), 0);
+
+        let interrupt = Interrupt::new();
+        assert!(!interrupt.is_triggered());
+        assert!(interrupt.sleep_until(Instant::now() + Duration::from_millis(1)));
+        interrupt.clone().trigger();
+        let first = interrupt.triggered_at();
+        interrupt.trigger();
+        assert!(first.is_some() && interrupt.triggered_at() == first);
+        assert!(!interrupt.sleep_until(Instant::now() + Duration::from_secs(60)));
+    }
 }

@@ -3,7 +3,14 @@
 //! kinds. Clients record into a few shards so that they rarely wait for one
 //! another; the shards are merged once the run is over.
 
-use std::{collections::BTreeMap, sync::Mutex, time::Duration};
+use std::{
+    collections::BTreeMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex, MutexGuard, PoisonError,
+    },
+    time::Duration,
+};
 
 use hdrhistogram::Histogram;
 use http::{StatusCode, Version};
@@ -102,22 +109,22 @@ impl Stats {
     }
 
     /// Adds another shard's figures to these.
-    pub fn merge(&mut self, other: Stats) {
+    pub fn merge(&mut self, other: &Stats) {
         self.latency
             .add(&other.latency)
             .expect("every shard's histogram has the same bounds");
-        for (code, n) in other.status {
-            *self.status.entry(code).or_default() += n;
+        for (code, n) in &other.status {
+            *self.status.entry(*code).or_default() += n;
         }
-        for (version, n) in other.versions {
+        for (version, n) in &other.versions {
             *self.versions.entry(version).or_default() += n;
         }
         self.failed_statuses += other.failed_statuses;
-        for (kind, group) in other.errors {
+        for (kind, group) in &other.errors {
             self.errors
                 .entry(kind)
                 .and_modify(|mine| mine.count += group.count)
-                .or_insert(group);
+                .or_insert_with(|| group.clone());
         }
         self.body_bytes += other.body_bytes;
     }
@@ -136,9 +143,25 @@ impl Stats {
 /// Stats in a few shards behind locks: client `i` records into shard
 /// `i % shards`, so with one shard per runtime thread (or so) a lock is
 /// almost never contended, and memory does not grow with the concurrency.
+///
+/// The shards also count the requests in flight (sent, not yet recorded),
+/// so that a run stopped early can tell how many it abandoned: a request
+/// leaves the count under its shard's lock, and [`Shards::snapshot`] holds
+/// every lock, so each request is either in the figures or in flight, never
+/// both or neither.
 #[derive(Debug)]
 pub struct Shards {
     shards: Vec<Mutex<Stats>>,
+    in_flight: AtomicU64,
+}
+
+/// The figures of every shard at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Every request recorded so far.
+    pub stats: Stats,
+    /// Requests sent and not recorded yet.
+    pub in_flight: u64,
 }
 
 impl Shards {
@@ -146,32 +169,47 @@ impl Shards {
     pub fn new(n: usize) -> Self {
         Shards {
             shards: (0..n.max(1)).map(|_| Mutex::default()).collect(),
+            in_flight: AtomicU64::new(0),
         }
     }
 
-    /// Records one request of client `client`.
+    /// A request is about to be sent: it is in flight until
+    /// [`Shards::record`]ed.
+    pub fn sending(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records one request of client `client` (one that was
+    /// [`Shards::sending`]).
     pub fn record(&self, client: usize, outcome: &Outcome, latency: Duration, fail_on: &FailOn) {
-        let shard = &self.shards[client % self.shards.len()];
-        // A panicking client leaves whole figures behind: the lock is only
-        // held while counting.
-        shard
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .record(outcome, latency, fail_on);
+        let mut shard = lock(&self.shards[client % self.shards.len()]);
+        shard.record(outcome, latency, fail_on);
+        // Under the lock: see the type's documentation. Saturating, so that
+        // a record without `sending` cannot wrap the count.
+        let _ = self
+            .in_flight
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(1))
+            });
     }
 
-    /// The figures of every shard, merged.
-    pub fn merged(self) -> Stats {
-        let mut all = Stats::default();
-        for shard in self.shards {
-            all.merge(
-                shard
-                    .into_inner()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            );
+    /// The figures of every shard, merged, and the requests in flight, as of
+    /// one moment. Clients may go on recording afterwards.
+    pub fn snapshot(&self) -> Snapshot {
+        let guards: Vec<MutexGuard<'_, Stats>> = self.shards.iter().map(lock).collect();
+        let in_flight = self.in_flight.load(Ordering::Relaxed);
+        let mut stats = Stats::default();
+        for shard in &guards {
+            stats.merge(shard);
         }
-        all
+        Snapshot { stats, in_flight }
     }
+}
+
+/// A panicking client leaves whole figures behind: a shard's lock is only
+/// held while counting.
+fn lock(shard: &Mutex<Stats>) -> MutexGuard<'_, Stats> {
+    shard.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The name of an HTTP version as a report shows it.
@@ -260,7 +298,7 @@ mod tests {
         });
         shards.record(4, &refused, Duration::ZERO, &fail_on);
         shards.record(5, &refused, Duration::ZERO, &fail_on);
-        let stats = shards.merged();
+        let stats = shards.snapshot().stats;
         assert_eq!(stats.latency.len(), 30, "errors have no latency");
         assert_eq!(stats.status[&200], 27);
         assert_eq!(stats.status[&503], 3);
@@ -272,6 +310,26 @@ mod tests {
             .example
             .starts_with("cannot connect to tcp://127.0.0.1:1: "));
         assert_eq!(stats.versions["HTTP/1.1"], 30);
+    }
+
+    #[test]
+    fn requests_in_flight_are_those_sent_and_not_recorded() {
+        let fail_on = FailOn::none();
+        let shards = Shards::new(2);
+        for _ in 0..5 {
+            shards.sending();
+        }
+        shards.record(0, &ok(200, 1), Duration::from_millis(1), &fail_on);
+        shards.record(1, &ok(200, 1), Duration::from_millis(1), &fail_on);
+        let snapshot = shards.snapshot();
+        assert_eq!(snapshot.in_flight, 3);
+        assert_eq!(snapshot.stats.responses(), 2);
+        // Recording goes on after a snapshot; the count never wraps.
+        for _ in 0..5 {
+            shards.record(0, &ok(200, 1), Duration::from_millis(1), &fail_on);
+        }
+        let snapshot = shards.snapshot();
+        assert_eq!((snapshot.in_flight, snapshot.stats.responses()), (0, 7));
     }
 
     #[test]
