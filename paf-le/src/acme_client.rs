@@ -10,7 +10,7 @@ use std::{
     future::Future,
     pin::Pin,
     sync::{Arc, Mutex},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime},
 };
 
 use bytes::Bytes;
@@ -127,53 +127,17 @@ impl instant_acme::HttpClient for AcmeHttpClient {
 }
 
 /// A `Retry-After` value (RFC 9110 §10.2.3) as a wait from `now`:
-/// delay-seconds, or an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, the
-/// form servers send; the obsolete date forms are not read). A date in
-/// the past is no wait.
+/// delay-seconds, or an HTTP-date read by `httpdate`: an IMF-fixdate
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`, the form servers send) or one of the
+/// two obsolete forms, which RFC 9110 §5.6.7 has recipients accept too. A
+/// date whose weekday is wrong is refused. A date in the past is no wait.
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let date = parse_imf_fixdate(value)?;
+    let date = httpdate::parse_http_date(value).ok()?;
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-fn parse_imf_fixdate(value: &str) -> Option<SystemTime> {
-    // "Sun, 06 Nov 1994 08:49:37 GMT"
-    let (_weekday, rest) = value.split_once(", ")?;
-    let mut parts = rest.split(' ');
-    let day: i64 = parts.next()?.parse().ok()?;
-    let month = match parts.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':');
-    let mut field = |max: i64| -> Option<i64> {
-        let n: i64 = clock.next()?.parse().ok()?;
-        (0..=max).contains(&n).then_some(n)
-    };
-    let (hour, minute, second) = (field(23)?, field(59)?, field(60)?);
-    if parts.next()? != "GMT" || parts.next().is_some() || !(1..=31).contains(&day) {
-        return None;
-    }
-    let secs = crate::x509::days_from_civil(year, month, day) * 86_400
-        + hour * 3600
-        + minute * 60
-        + second;
-    UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(secs).ok()?))
 }
 
 #[cfg(test)]
@@ -182,7 +146,7 @@ mod tests {
 
     #[test]
     fn retry_after_in_seconds_or_as_a_date() {
-        let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // 1994-11-06 08:49:37
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777); // 1994-11-06 08:49:37
         assert_eq!(
             parse_retry_after("120", now),
             Some(Duration::from_secs(120))
@@ -196,12 +160,23 @@ mod tests {
             Some(Duration::ZERO),
             "a date past is no wait"
         );
+        // The obsolete RFC 850 and asctime forms (RFC 9110 §5.6.7).
+        for obsolete in ["Sunday, 06-Nov-94 09:49:37 GMT", "Sun Nov  6 09:49:37 1994"] {
+            assert_eq!(
+                parse_retry_after(obsolete, now),
+                Some(Duration::from_secs(3600)),
+                "{obsolete:?}"
+            );
+        }
         for bad in [
             "",
             "-5",
             "soon",
             "Sun, 06 Nov 1994 25:49:37 GMT",
-            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Mon, 06 Nov 1994 09:49:37 GMT",
+            "Sun, 06 Nov 1994 09:49:37 UTC",
+            "Sun, 06 Nov 1994 09:49:37 GMT trailing",
+            "Sun, 06 Név 1994 09:49:37 GMT",
         ] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
         }

@@ -166,63 +166,18 @@ fn pick(start: SystemTime, end: SystemTime, now: SystemTime, random: f64) -> Sys
     at.max(now)
 }
 
-/// An RFC 3339 time (`2025-01-02T03:04:05Z`, `…05.123+01:00`).
+/// An RFC 3339 time (`2025-01-02T03:04:05Z`, `…05.123+01:00`), read by
+/// `time`; `None` before 1970.
 pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
-    let bytes = text.as_bytes();
-    if bytes.len() < 20 {
+    // `time` takes any separator between the date and the time (RFC 3339
+    // §5.6 allows a space "for readability"); the grammar's is `T`.
+    if !matches!(text.as_bytes().get(10), Some(b'T' | b't')) {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        if !part.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        part.parse().ok()
-    };
-    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
-    if separators.iter().any(|&(at, sep)| bytes[at] != sep) || !matches!(bytes[10], b'T' | b't') {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
-        return None;
-    }
-    if second > 60 {
-        return None;
-    }
-    let mut rest = &text[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        // Sub-second precision does not matter for a renewal time.
-        rest = &fraction[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
-                return None;
-            }
-            let hours: i64 = rest[1..3].parse().ok()?;
-            let minutes: i64 = rest[4..6].parse().ok()?;
-            sign * (hours * 3600 + minutes * 60)
-        }
-    };
-    let secs =
-        x509::days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
-            - offset;
-    match u64::try_from(secs) {
-        Ok(after) => UNIX_EPOCH.checked_add(Duration::from_secs(after)),
-        Err(_) => None,
-    }
+    let at =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    let secs = u64::try_from(at.unix_timestamp()).ok()?;
+    UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
 #[cfg(test)]
@@ -251,6 +206,10 @@ mod tests {
             parse_rfc3339("2024-02-28T22:00:00-02:00"),
             Some(at(1_709_164_800))
         );
+        assert_eq!(
+            parse_rfc3339("2024-02-29t00:00:00z"),
+            Some(at(1_709_164_800))
+        );
         for bad in [
             "",
             "2024-02-29",
@@ -260,6 +219,11 @@ mod tests {
             "2024-02-29T00:00:00.Z",
             "2024-02-29T00:00:00+0100",
             "2024-02-29T0a:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2024-04-31T00:00:00Z",
+            "2024-02-29T00:00:00Z trailing",
+            "2024-02-29X00:00:00Z",
+            "1969-12-31T23:59:59Z",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad:?}");
         }
