@@ -6,6 +6,8 @@
 //! stream is pulled only as fast as the peer takes it, which is what keeps
 //! memory flat when hundreds of MiB go through.
 
+#[cfg(feature = "tokio")]
+use std::time::Duration;
 use std::{
     fmt,
     future::Future,
@@ -16,8 +18,6 @@ use std::{
     },
     task::{Context, Poll},
 };
-#[cfg(feature = "tokio")]
-use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
@@ -26,9 +26,9 @@ use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 use sync_wrapper::SyncWrapper;
 
-use crate::error::{BoxError, Error, Result};
 #[cfg(feature = "tokio")]
 use crate::error::TimeoutKind;
+use crate::error::{BoxError, Error, Result};
 
 type BoxedBody = Pin<Box<dyn http_body::Body<Data = Bytes, Error = Error> + Send + 'static>>;
 

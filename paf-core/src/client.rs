@@ -10,11 +10,11 @@ use std::{future::Future, io, marker::PhantomData, time::Duration};
 use http::{Method, Request, Response, Uri};
 
 // The timeout kinds are named in the settings' docs in every build.
+#[cfg(feature = "tokio")]
+use crate::body::Sent;
 #[cfg_attr(not(feature = "tokio"), allow(unused_imports))]
 use crate::error::TimeoutKind;
 use crate::{ctx::Ctx, tls::ALPN_HTTP11, Body, BoxFuture, Error, Result};
-#[cfg(feature = "tokio")]
-use crate::body::Sent;
 #[cfg(feature = "tokio")]
 use futures_util::future::Either;
 

@@ -4,9 +4,9 @@
 //! A handler is any `async Fn(Request<Body>) -> Response<Body>`; the
 //! connection a request came on is in its extensions ([`ConnInfo::of`]).
 
-use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 #[cfg(feature = "tokio")]
 use std::io;
+use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use http::{Request, Response, StatusCode, Version};
 

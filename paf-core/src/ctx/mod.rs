@@ -19,7 +19,10 @@
 //! [`Ctx::with_tls`] says so; the server name is the URL's host unless
 //! [`Ctx::with_server_name`] sets another.
 
-use std::{collections::BTreeMap, fmt, hash::Hash, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap, fmt, hash::Hash, net::SocketAddr, path::PathBuf, sync::Arc,
+    time::Duration,
+};
 
 use rustls::ClientConfig;
 
@@ -29,14 +32,14 @@ use crate::{
 };
 
 mod blocking;
-mod endpoint;
-mod key;
 #[cfg(feature = "tokio")]
 mod connect;
-#[cfg(feature = "tokio")]
-mod transport;
+mod endpoint;
+mod key;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "tokio")]
+mod transport;
 
 pub use blocking::{BlockingConnection, BlockingIo, BlockingTransport};
 #[cfg(feature = "tokio")]

@@ -5,7 +5,6 @@ use std::io;
 
 use crate::BoxFuture;
 
-
 fn uri(s: &str) -> http::Uri {
     s.parse().unwrap()
 }
