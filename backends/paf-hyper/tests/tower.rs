@@ -1,6 +1,7 @@
 //! An axum `Router` served by paf's server through `tower::ServiceHandler`:
 //! over plain TCP and TLS, with a path extractor, paf's connection info and
-//! a paf handler nested back in the router, and a graceful stop.
+//! a paf handler nested back in the router, tower-http middleware (trace,
+//! gzip), and a graceful stop.
 #![cfg(feature = "tower")]
 
 mod common;
@@ -138,4 +139,79 @@ async fn stop_lets_in_flight_axum_request_finish() {
     // Stopped means stopped: a new request finds no server.
     let refused = within(10, Client::new().get(&format!("{base}/"))).await;
     assert!(refused.is_err(), "served after stop: {refused:?}");
+}
+
+/// tower-http's middleware runs on paf's server as on axum's own: the
+/// trace layer sees every request and its status, the compression layer
+/// gzips a large answer for a client that accepts gzip (over TLS with
+/// HTTP/2, as examples/axum_https.rs serves) and leaves it alone otherwise.
+#[tokio::test]
+async fn tower_http_trace_and_compression_layers_run_on_paf() {
+    use std::{
+        io::Read,
+        sync::atomic::{AtomicUsize, Ordering},
+    };
+    use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+
+    let report: String = (0..2000)
+        .map(|i| format!("line {i}: all quiet\n"))
+        .collect();
+    let traced = Arc::new(AtomicUsize::new(0));
+    let statuses = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let router = Router::new()
+        .route(
+            "/report",
+            get({
+                let report = report.clone();
+                move || async move { report }
+            }),
+        )
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http().on_response({
+            let traced = traced.clone();
+            let statuses = statuses.clone();
+            move |response: &http::Response<_>, _latency: Duration, _span: &tracing::Span| {
+                traced.fetch_add(1, Ordering::SeqCst);
+                statuses.lock().unwrap().push(response.status());
+            }
+        }));
+    let cert = test_cert();
+    let server = Server::builder()
+        .tls(cert.server_config(&[b"h2", b"http/1.1"]))
+        .build(ServiceHandler::new(router));
+    let running = serve(server).await;
+    let base = running.url().unwrap();
+    let ctx = Ctx::new().with_ca_pem(cert.cert_pem.as_bytes()).unwrap();
+    let client = Client::builder().ctx(ctx).build();
+
+    let request = Request::get(format!("{base}/report"))
+        .header("accept-encoding", "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let response = within(10, client.request(request)).await.unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let gzipped = response.into_body().to_bytes(1 << 20).await.unwrap();
+    assert!(gzipped.len() < report.len() / 4, "{} bytes", gzipped.len());
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&gzipped[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(text, report);
+
+    // A client that does not ask for gzip gets the text as it is.
+    let (status, plain) = get_text_limit(&client, &format!("{base}/report"), 1 << 20).await;
+    assert_eq!((status, plain.len()), (StatusCode::OK, report.len()));
+
+    assert_eq!(traced.load(Ordering::SeqCst), 2);
+    assert_eq!(*statuses.lock().unwrap(), [StatusCode::OK, StatusCode::OK]);
+    running.stop(Duration::from_secs(1)).await;
+}
+
+async fn get_text_limit(client: &Client, url: &str, limit: usize) -> (StatusCode, String) {
+    let response = within(10, client.get(url)).await.expect("a response");
+    let status = response.status();
+    assert!(response.headers().get("content-encoding").is_none());
+    let body = response.into_body().to_string(limit).await;
+    (status, body.expect("the whole body"))
 }
