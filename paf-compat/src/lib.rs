@@ -1,6 +1,13 @@
 //! paf-compat: OCaml CoHTTP's names over paf, for porting CoHTTP code to
 //! Rust one function at a time.
 //!
+//! **Which crate?** This one is for code that comes from CoHTTP (its names,
+//! its answers). New Rust code is better served by the `http`-typed API:
+//! [`paf_core`] (requests are `http::Request<paf_core::Body>`) with an
+//! engine crate, `paf-hyper` (async client and server), `paf-reqwest` or
+//! `paf-ureq` (blocking). Both layers share the transport context and the
+//! engines, and convert into each other.
+//!
 //! ```
 //! use paf_compat::code::{self, Method, Status};
 //! use paf_compat::Header;

@@ -1,5 +1,11 @@
 //! paf-core: the types every paf crate shares.
 //!
+//! **Which crate?** paf-core with an engine crate (`paf-hyper`,
+//! `paf-reqwest`, `paf-ureq`) is the `http`-typed API, for new Rust code.
+//! Code ported from OCaml's CoHTTP keeps its names with `paf-compat`
+//! (`Client.get`, `Server.make`, `Header`, `Code`…), which is built on
+//! this crate.
+//!
 //! paf is an HTTP client and server library whose engines (hyper, reqwest,
 //! ureq) are swappable. This crate holds what they have in common and
 //! nothing engine-specific:
