@@ -11,6 +11,9 @@ use http::{Request, Response};
 
 use crate::{Error, Result};
 
+mod engine;
+pub use engine::{Engine, EngineClient};
+
 /// A blocking HTTP client backend. As with [`crate::client::Client`], every
 /// status code is a response.
 pub trait Client: Send + Sync + 'static {

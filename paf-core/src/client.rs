@@ -7,6 +7,12 @@
 
 use std::{future::Future, io, marker::PhantomData, time::Duration};
 
+#[cfg(feature = "tokio")]
+mod engine;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use engine::{Engine, EngineClient};
+
 use http::{Method, Request, Response, Uri};
 
 // The timeout kinds are named in the settings' docs in every build.

@@ -12,6 +12,37 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// `Result` with paf's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The first cause of type `T` in an error's chain, `err` itself included.
+///
+/// An [`io::Error`] answers `source()` with the *inner* error's source,
+/// hiding the error it wraps; the walk looks inside it explicitly, so a
+/// `rustls::Error` or a `hyper::Error` carried in an `io::Error` is found.
+///
+/// ```
+/// use std::io;
+/// use paf_core::error::find_cause;
+///
+/// let inner = io::Error::new(io::ErrorKind::TimedOut, "slow peer");
+/// let outer = paf_core::Error::Io(inner);
+/// let found = find_cause::<io::Error>(&outer).map(io::Error::kind);
+/// assert_eq!(found, Some(io::ErrorKind::TimedOut));
+/// ```
+pub fn find_cause<'a, T: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cause = Some(err);
+    while let Some(c) = cause {
+        if let Some(found) = c.downcast_ref::<T>() {
+            return Some(found);
+        }
+        cause = match c.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
+    }
+    None
+}
+
 /// What went wrong while making an HTTP exchange.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

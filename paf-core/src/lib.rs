@@ -53,6 +53,7 @@ pub mod client;
 pub mod ctx;
 pub mod error;
 pub mod http2;
+pub mod per_key;
 pub mod redirect;
 pub mod server;
 pub mod tls;

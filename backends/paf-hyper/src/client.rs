@@ -32,12 +32,10 @@ use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use paf_core::{
     body::Sent,
-    client::{
-        closed_by_peer, get_request, response_head, send_with_replay, with_timeout, Failed,
-        FromSettings, Settings,
-    },
+    client::{closed_by_peer, response_head, Builder, Engine, EngineClient, Failed, Settings},
     ctx::{ConnKey, ConnectionInfo},
-    Body, BoxFuture, Ctx, Result,
+    error::find_cause,
+    Body, Ctx, Result,
 };
 
 use crate::error::from_hyper;
@@ -52,111 +50,74 @@ use crate::error::from_hyper;
 /// let text = response.into_body().to_string(1 << 20).await?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
-pub struct Client {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    settings: Settings,
-    pool: Arc<Pool>,
-}
-
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("settings", &self.inner.settings)
-            .finish_non_exhaustive()
-    }
-}
+pub type Client = EngineClient<HyperEngine>;
 
 /// Builds a [`Client`]: paf's shared client settings (see
 /// [`paf_core::client::Builder`] for the options and their defaults).
-pub type ClientBuilder = paf_core::client::Builder<Client>;
+pub type ClientBuilder = Builder<Client>;
 
-impl FromSettings for Client {
-    fn from_settings(settings: Settings) -> Self {
-        let pool = Arc::new(Pool {
-            idle_timeout: settings.pool_idle_timeout,
-            max_idle: settings.pool_max_idle_per_endpoint,
-            state: Mutex::default(),
-        });
-        Client {
-            inner: Arc::new(Inner { settings, pool }),
+/// hyper as a paf engine: what [`Client`] sends requests with. It holds
+/// the connection pool (see the [module docs](self)).
+pub struct HyperEngine {
+    pool: Arc<Pool>,
+}
+
+impl std::fmt::Debug for HyperEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HyperEngine").finish_non_exhaustive()
+    }
+}
+
+/// What a request goes through: its context and the key of the
+/// connections that may carry it.
+#[derive(Debug)]
+pub struct Route {
+    ctx: Ctx,
+    key: ConnKey,
+}
+
+impl Engine for HyperEngine {
+    const NAME: &'static str = "hyper";
+    type Route = Route;
+
+    fn new(settings: &Settings) -> Self {
+        HyperEngine {
+            pool: Arc::new(Pool {
+                idle_timeout: settings.pool_idle_timeout,
+                max_idle: settings.pool_max_idle_per_endpoint,
+                state: Mutex::default(),
+            }),
         }
     }
-}
 
-impl Default for Client {
-    fn default() -> Self {
-        Client::new()
-    }
-}
-
-impl Client {
-    /// A client with the default settings.
-    pub fn new() -> Self {
-        ClientBuilder::default().build()
+    fn route(&self, _: &Settings, ctx: Ctx, _: &mut Request<Body>) -> Result<Route> {
+        let key = ctx.key()?;
+        Ok(Route { ctx, key })
     }
 
-    /// A builder to change the settings.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
+    async fn attempt(
+        &self,
+        settings: &Settings,
+        route: &Route,
+        request: Request<Body>,
+        reuse: bool,
+    ) -> std::result::Result<Response<Body>, Failed> {
+        attempt(&self.pool, settings, route, request, reuse).await
     }
-
-    /// Sends a request; its URI must be absolute.
-    pub async fn request(&self, request: Request<Body>) -> Result<Response<Body>> {
-        send(self.inner.clone(), request).await
-    }
-
-    /// `GET uri`.
-    pub async fn get(&self, uri: &str) -> Result<Response<Body>> {
-        self.request(get_request(uri)?).await
-    }
-}
-
-impl paf_core::client::Client for Client {
-    fn send(&self, request: Request<Body>) -> BoxFuture<'static, Result<Response<Body>>> {
-        Box::pin(send(self.inner.clone(), request))
-    }
-
-    fn backend(&self) -> &'static str {
-        "hyper"
-    }
-}
-
-async fn send(inner: Arc<Inner>, mut request: Request<Body>) -> Result<Response<Body>> {
-    let ctx = inner.settings.request_ctx(&mut request)?;
-    with_timeout(inner.settings.timeout, exchange(&inner, ctx, request)).await
-}
-
-/// Sends the request; when its connection closed before the response came
-/// and paf-core allows a replay, sends it once more on a fresh connection.
-async fn exchange(inner: &Inner, ctx: Ctx, request: Request<Body>) -> Result<Response<Body>> {
-    send_with_replay(request, |request, reuse| {
-        if !reuse {
-            tracing::debug!(
-                endpoint = %ctx.endpoint().map(|e| e.to_string()).unwrap_or_default(),
-                "connection closed before the response; sending again on a fresh one"
-            );
-        }
-        attempt(inner, &ctx, request, reuse)
-    })
-    .await
 }
 
 /// One attempt: on a pooled connection when `reuse` allows and there is
 /// one, on a new one otherwise. A request that a connection gives back
 /// unsent (it was closing) goes on the next one, whatever its method.
 async fn attempt(
-    inner: &Inner,
-    ctx: &Ctx,
+    pool: &Pool,
+    settings: &Settings,
+    route: &Route,
     mut request: Request<Body>,
     reuse: bool,
 ) -> std::result::Result<Response<Body>, Failed> {
-    let key = ctx.key()?;
-    let pool = &inner.pool;
-    let head_limit = inner.settings.response_head_timeout;
+    let key = route.key.clone();
+    let head_limit = settings.response_head_timeout;
 
     let shared = if reuse { pool.shared_h2(&key) } else { None };
     if let Some((mut sender, info)) = shared {
@@ -164,7 +125,7 @@ async fn attempt(
         let (tracked, sent) = track_sent(request);
         let head = sender.try_send_request(tracked);
         match response_head(head_limit, sent, sent_or_back(head)).await? {
-            Ok(response) => return Ok(inner.settings.idle_bounded(finish(response, info))),
+            Ok(response) => return Ok(finish(response, info)),
             // The connection went away before the request left: a new
             // connection is as good as the old one was.
             Err(Unsent::Back(unsent)) => request = *unsent,
@@ -182,17 +143,17 @@ async fn attempt(
         match response_head(head_limit, sent, sent_or_back(head)).await? {
             Ok(response) => {
                 let read = pool.put_back(key, sender, info.clone());
-                return Ok(inner.settings.idle_bounded(finish_h1(response, info, read)));
+                return Ok(finish_h1(response, info, read));
             }
             Err(Unsent::Back(unsent)) => request = *unsent,
             Err(Unsent::Failed(e)) => return Err(failed(e)),
         }
     }
 
-    let connection = ctx.connect().await?;
+    let connection = route.ctx.connect().await?;
     let info = connection.info;
     let io = TokioIo::new(connection.io);
-    let h2 = info.is_h2() || (inner.settings.http2_prior_knowledge && !info.tls);
+    let h2 = info.is_h2() || (settings.http2_prior_knowledge && !info.tls);
     if h2 {
         let (mut sender, conn) = http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
@@ -205,7 +166,7 @@ async fn attempt(
         let (request, sent) = track_sent(request);
         let head = sender.send_request(request);
         let response = fresh_head(head_limit, sent, head).await?;
-        Ok(inner.settings.idle_bounded(finish(response, info)))
+        Ok(finish(response, info))
     } else {
         let (mut sender, conn) = http1::Builder::new()
             .handshake(io)
@@ -217,7 +178,7 @@ async fn attempt(
         let head = sender.send_request(request);
         let response = fresh_head(head_limit, sent, head).await?;
         let read = pool.put_back(key, sender, info.clone());
-        Ok(inner.settings.idle_bounded(finish_h1(response, info, read)))
+        Ok(finish_h1(response, info, read))
     }
 }
 
@@ -271,18 +232,8 @@ where
 /// reset) before the response head came: hyper's "connection closed
 /// before message completed", or an I/O error that says the peer closed.
 fn failed(err: hyper::Error) -> Failed {
-    let closed_early = err.is_incomplete_message() || {
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&err);
-        let mut closed = false;
-        while let Some(c) = cause {
-            if let Some(io) = c.downcast_ref::<std::io::Error>() {
-                closed = closed_by_peer(io.kind());
-                break;
-            }
-            cause = c.source();
-        }
-        closed
-    };
+    let closed_early = err.is_incomplete_message()
+        || find_cause::<std::io::Error>(&err).is_some_and(|io| closed_by_peer(io.kind()));
     Failed {
         error: from_hyper(err),
         closed_early,

@@ -2,19 +2,15 @@
 
 use std::io;
 
-use paf_core::Error;
+use paf_core::{error::find_cause, Error};
 
 /// Maps a hyper error to the paf variant a caller can act on: an I/O cause
 /// gives [`Error::Io`] of the same kind, a failing user body gives
 /// [`Error::Body`], and everything else (bad framing, early close) is
 /// [`Error::Protocol`] with hyper's wording. hyper's error stays the source.
 pub(crate) fn from_hyper(err: hyper::Error) -> Error {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&err);
-    while let Some(c) = cause {
-        if let Some(io) = c.downcast_ref::<io::Error>() {
-            return Error::Io(io::Error::new(io.kind(), err));
-        }
-        cause = c.source();
+    if let Some(kind) = find_cause::<io::Error>(&err).map(io::Error::kind) {
+        return Error::Io(io::Error::new(kind, err));
     }
     if err.is_user() {
         return Error::Body {

@@ -62,5 +62,5 @@ pub mod server;
 pub mod tower;
 pub mod upgrade;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, HyperEngine};
 pub use server::{Running, Server, ServerBuilder, StopHandle};

@@ -41,142 +41,107 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
-use std::{
-    collections::HashMap,
-    io,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{io, time::Duration};
 
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use paf_core::{
-    client::{
-        closed_by_peer, get_request, response_head, send_with_replay, with_timeout, Failed,
-        FromSettings, Settings,
-    },
+    client::{closed_by_peer, response_head, Builder, Engine, EngineClient, Failed, Settings},
     ctx::{ConnKey, Endpoint, Scheme},
-    error::TimeoutKind,
-    Body, BoxFuture, Ctx, Error, Result,
+    error::{find_cause, TimeoutKind},
+    per_key::PerKey,
+    Body, Ctx, Error, Result,
 };
 
 const BACKEND: &str = "reqwest";
 
-/// How many reqwest engines (one per endpoint and TLS setting) are kept.
+/// How many reqwest engines (one per endpoint and TLS setting) are kept;
+/// past it the one used least recently goes, with its idle connections.
 const MAX_ENGINES: usize = 64;
 
-/// An async HTTP client on reqwest. Cheap to clone.
-#[derive(Clone)]
-pub struct Client {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    settings: Settings,
-    /// reqwest fixes TLS settings, Unix sockets and address overrides when a
-    /// client is built: one engine per connection key (and per "HTTP/1.1
-    /// only", see [`Inner::host_needs_http1`]), each with its pool.
-    engines: Mutex<HashMap<(ConnKey, bool), reqwest::Client>>,
-}
-
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("settings", &self.inner.settings)
-            .finish_non_exhaustive()
-    }
-}
+/// An async HTTP client on reqwest. Cheap to clone: clones share the
+/// engines and their connections.
+pub type Client = EngineClient<ReqwestEngine>;
 
 /// Builds a [`Client`]: paf's shared client settings (see
 /// [`paf_core::client::Builder`] for the options and their defaults).
-pub type ClientBuilder = paf_core::client::Builder<Client>;
+pub type ClientBuilder = Builder<Client>;
 
-impl FromSettings for Client {
-    fn from_settings(settings: Settings) -> Self {
-        Client {
-            inner: Arc::new(Inner {
-                settings,
-                engines: Mutex::default(),
-            }),
+/// reqwest as a paf engine: what [`Client`] sends requests with.
+///
+/// reqwest fixes TLS settings, Unix sockets and address overrides when a
+/// client is built: it keeps one reqwest client per connection key (and per
+/// "HTTP/1.1 only": a `Host` naming another authority), each with its
+/// pool, at most 64 of them.
+pub struct ReqwestEngine {
+    engines: PerKey<(ConnKey, bool), reqwest::Client>,
+}
+
+impl std::fmt::Debug for ReqwestEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReqwestEngine")
+            .field("engines", &self.engines)
+            .finish()
+    }
+}
+
+impl Engine for ReqwestEngine {
+    const NAME: &'static str = BACKEND;
+    type Route = Route;
+
+    fn new(_: &Settings) -> Self {
+        ReqwestEngine {
+            engines: PerKey::new(MAX_ENGINES),
         }
     }
-}
 
-impl Default for Client {
-    fn default() -> Self {
-        Client::new()
+    fn route(&self, settings: &Settings, ctx: Ctx, request: &mut Request<Body>) -> Result<Route> {
+        let http1_only = host_needs_http1(settings, &ctx, request)?;
+        Ok(Route {
+            engine: self.engine(settings, &ctx, http1_only)?,
+            connect_timeout: ctx.connect_timeout(),
+            endpoint: ctx.endpoint()?,
+            server_name: ctx.host().unwrap_or_default().to_string(),
+        })
+    }
+
+    async fn attempt(
+        &self,
+        settings: &Settings,
+        route: &Route,
+        request: Request<Body>,
+        _reuse: bool,
+    ) -> std::result::Result<Response<Body>, Failed> {
+        route.attempt(settings, request).await
     }
 }
 
-impl Client {
-    /// A client with the default settings.
-    pub fn new() -> Self {
-        ClientBuilder::default().build()
-    }
-
-    /// A builder to change the settings.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
-    }
-
-    /// Sends a request; its URI must be absolute.
-    pub async fn request(&self, request: Request<Body>) -> Result<Response<Body>> {
-        send(self.inner.clone(), request).await
-    }
-
-    /// `GET uri`.
-    pub async fn get(&self, uri: &str) -> Result<Response<Body>> {
-        self.request(get_request(uri)?).await
-    }
-}
-
-impl paf_core::client::Client for Client {
-    fn send(&self, request: Request<Body>) -> BoxFuture<'static, Result<Response<Body>>> {
-        Box::pin(send(self.inner.clone(), request))
-    }
-
-    fn backend(&self) -> &'static str {
-        BACKEND
-    }
-}
-
-async fn send(inner: Arc<Inner>, mut request: Request<Body>) -> Result<Response<Body>> {
-    let ctx = inner.settings.request_ctx(&mut request)?;
-    let http1_only = inner.host_needs_http1(&ctx, &mut request)?;
-    let exchange = Exchange {
-        engine: inner.engine(&ctx, http1_only)?,
-        connect_timeout: ctx.connect_timeout(),
-        endpoint: ctx.endpoint()?,
-        server_name: ctx.host().unwrap_or_default().to_string(),
-        settings: &inner.settings,
-    };
-    let exchange = send_with_replay(request, |request, _| exchange.attempt(request));
-    with_timeout(inner.settings.timeout, exchange).await
-}
-
-/// One request's way through reqwest.
-struct Exchange<'a> {
+/// One request's way through reqwest: the engine that sends it and what
+/// its errors are reported against.
+#[derive(Debug)]
+pub struct Route {
     engine: reqwest::Client,
     connect_timeout: Option<Duration>,
     endpoint: Endpoint,
     server_name: String,
-    settings: &'a Settings,
 }
 
-impl Exchange<'_> {
-    async fn attempt(&self, request: Request<Body>) -> std::result::Result<Response<Body>, Failed> {
+impl Route {
+    async fn attempt(
+        &self,
+        settings: &Settings,
+        request: Request<Body>,
+    ) -> std::result::Result<Response<Body>, Failed> {
         let (parts, body) = request.into_parts();
         let (body, sent) = body.track_sent();
         let request = Request::from_parts(parts, reqwest::Body::wrap(body));
         let request = reqwest::Request::try_from(request).map_err(|e| self.failed(e))?;
         let head = async { Ok(self.engine.execute(request).await) };
-        let response = response_head(self.settings.response_head_timeout, sent, head)
+        let response = response_head(settings.response_head_timeout, sent, head)
             .await?
             .map_err(|e| self.failed(e))?;
         let response: Response<reqwest::Body> = response.into();
-        Ok(self
-            .settings
-            .idle_bounded(response.map(|body| Body::wrap(body.map_err(classify_body)))))
+        Ok(response.map(|body| Body::wrap(body.map_err(classify_body))))
     }
 
     fn failed(&self, err: reqwest::Error) -> Failed {
@@ -193,6 +158,31 @@ impl Exchange<'_> {
     }
 }
 
+/// reqwest learns the version by ALPN after it has the request, so the
+/// HTTP/2 rule on `Host` ([`paf_core::http2`]) is applied beforehand. A
+/// `Host` that repeats the URL's authority is dropped: the engine writes
+/// it again on HTTP/1.1, and sends `:authority` alone on HTTP/2. One that
+/// names another authority can only be said on HTTP/1.1 here (reqwest
+/// takes `:authority`, SNI and the connection from the URL alike), so
+/// the request goes on an HTTP/1.1-only engine; where HTTP/2 is demanded
+/// that is [`Error::Unsupported`].
+fn host_needs_http1(settings: &Settings, ctx: &Ctx, request: &mut Request<Body>) -> Result<bool> {
+    if !request.headers().contains_key(http::header::HOST) {
+        return Ok(false);
+    }
+    if !paf_core::http2::host_differs_from_uri(request) {
+        request.headers_mut().remove(http::header::HOST);
+        return Ok(false);
+    }
+    let prior_knowledge = settings.http2_prior_knowledge && ctx.scheme() != Some(Scheme::Https);
+    if request.version() == http::Version::HTTP_2 || prior_knowledge {
+        return Err(unsupported(
+            "a Host header other than the URL's authority on HTTP/2",
+        ));
+    }
+    Ok(true)
+}
+
 fn unsupported(feature: impl Into<String>) -> Error {
     Error::Unsupported {
         backend: BACKEND,
@@ -200,132 +190,75 @@ fn unsupported(feature: impl Into<String>) -> Error {
     }
 }
 
-impl Inner {
-    /// reqwest learns the version by ALPN after it has the request, so the
-    /// HTTP/2 rule on `Host` ([`paf_core::http2`]) is applied beforehand. A
-    /// `Host` that repeats the URL's authority is dropped: the engine writes
-    /// it again on HTTP/1.1, and sends `:authority` alone on HTTP/2. One that
-    /// names another authority can only be said on HTTP/1.1 here (reqwest
-    /// takes `:authority`, SNI and the connection from the URL alike), so
-    /// the request goes on an HTTP/1.1-only engine; where HTTP/2 is demanded
-    /// that is [`Error::Unsupported`].
-    fn host_needs_http1(&self, ctx: &Ctx, request: &mut Request<Body>) -> Result<bool> {
-        if !request.headers().contains_key(http::header::HOST) {
-            return Ok(false);
-        }
-        if !paf_core::http2::host_differs_from_uri(request) {
-            request.headers_mut().remove(http::header::HOST);
-            return Ok(false);
-        }
-        let prior_knowledge =
-            self.settings.http2_prior_knowledge && ctx.scheme() != Some(Scheme::Https);
-        if request.version() == http::Version::HTTP_2 || prior_knowledge {
-            return Err(unsupported(
-                "a Host header other than the URL's authority on HTTP/2",
-            ));
-        }
-        Ok(true)
-    }
-
-    fn engine(&self, ctx: &Ctx, http1_only: bool) -> Result<reqwest::Client> {
-        let key = (ctx.key()?, http1_only);
-        let mut engines = self
-            .engines
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(engine) = engines.get(&key) {
-            return Ok(engine.clone());
-        }
-        let engine = self.build_engine(ctx, http1_only)?;
-        if engines.len() >= MAX_ENGINES {
-            // Contexts built anew for each request (a fresh TLS config each
-            // time) must not grow this without bound.
-            engines.clear();
-        }
-        engines.insert(key, engine.clone());
-        Ok(engine)
-    }
-
-    fn build_engine(&self, ctx: &Ctx, http1_only: bool) -> Result<reqwest::Client> {
-        let http1_only = http1_only || self.settings.http1_only;
-        let host = ctx.host().unwrap_or_default();
-        let port = ctx.port().unwrap_or_default();
-        let https = ctx.scheme() == Some(Scheme::Https);
-        if ctx.tls_enabled() != https {
-            return Err(unsupported(if https {
-                "plain HTTP to an https:// URL"
-            } else {
-                "TLS to an http:// URL"
-            }));
-        }
-        if https && ctx.server_name()? != host {
-            return Err(unsupported(format!(
-                "TLS server name {:?} other than the URL's host {host:?}",
-                ctx.server_name()?
-            )));
-        }
-        let mut config = (*ctx.tls_config()).clone();
-        config.alpn_protocols = if http1_only {
-            vec![paf_core::tls::ALPN_HTTP11.to_vec()]
-        } else {
-            ctx.alpn()
-        };
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .tcp_nodelay(true)
-            .pool_idle_timeout(self.settings.pool_idle_timeout)
-            .pool_max_idle_per_host(self.settings.pool_max_idle_per_endpoint)
-            .tls_backend_preconfigured(config);
-        if let Some(timeout) = ctx.connect_timeout() {
-            builder = builder.connect_timeout(timeout);
-        }
-        if self.settings.http2_prior_knowledge && !https {
-            builder = builder.http2_prior_knowledge();
-        }
-        if http1_only {
-            builder = builder.http1_only();
-        }
-        builder = match ctx.endpoint()? {
-            Endpoint::Tcp { host: h, port: p } if h == host && p == port => builder,
-            Endpoint::TcpAddr(addr) if addr.port() == port => builder.resolve(host, addr),
-            #[cfg(unix)]
-            Endpoint::Unix(path) => builder.unix_socket(path),
-            Endpoint::User(user) => {
-                return Err(unsupported(format!(
-                    "user transport {:?}",
-                    user.transport()
-                )))
-            }
-            other => {
-                return Err(unsupported(format!(
-                    "endpoint {other} for a URL on {host}:{port}"
-                )))
-            }
-        };
-        builder
-            .build()
-            .map_err(|e| Error::protocol("building the reqwest client", Some(Box::new(e))))
+impl ReqwestEngine {
+    fn engine(&self, settings: &Settings, ctx: &Ctx, http1_only: bool) -> Result<reqwest::Client> {
+        self.engines
+            .get_or_try_insert_with((ctx.key()?, http1_only), || {
+                build_engine(settings, ctx, http1_only)
+            })
     }
 }
 
-/// The first cause of type `T` in an error's chain. An `io::Error` hides
-/// the error it wraps from `source()` (it answers the inner error's own
-/// source), so the walk looks inside it explicitly.
-fn find_cause<'a, T: std::error::Error + 'static>(
-    err: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a T> {
-    let mut cause = Some(err);
-    while let Some(c) = cause {
-        if let Some(found) = c.downcast_ref::<T>() {
-            return Some(found);
-        }
-        cause = match c.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
-            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-            None => c.source(),
-        };
+fn build_engine(settings: &Settings, ctx: &Ctx, http1_only: bool) -> Result<reqwest::Client> {
+    let http1_only = http1_only || settings.http1_only;
+    let host = ctx.host().unwrap_or_default();
+    let port = ctx.port().unwrap_or_default();
+    let https = ctx.scheme() == Some(Scheme::Https);
+    if ctx.tls_enabled() != https {
+        return Err(unsupported(if https {
+            "plain HTTP to an https:// URL"
+        } else {
+            "TLS to an http:// URL"
+        }));
     }
-    None
+    if https && ctx.server_name()? != host {
+        return Err(unsupported(format!(
+            "TLS server name {:?} other than the URL's host {host:?}",
+            ctx.server_name()?
+        )));
+    }
+    let mut config = (*ctx.tls_config()).clone();
+    config.alpn_protocols = if http1_only {
+        vec![paf_core::tls::ALPN_HTTP11.to_vec()]
+    } else {
+        ctx.alpn()
+    };
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .tcp_nodelay(true)
+        .pool_idle_timeout(settings.pool_idle_timeout)
+        .pool_max_idle_per_host(settings.pool_max_idle_per_endpoint)
+        .tls_backend_preconfigured(config);
+    if let Some(timeout) = ctx.connect_timeout() {
+        builder = builder.connect_timeout(timeout);
+    }
+    if settings.http2_prior_knowledge && !https {
+        builder = builder.http2_prior_knowledge();
+    }
+    if http1_only {
+        builder = builder.http1_only();
+    }
+    builder = match ctx.endpoint()? {
+        Endpoint::Tcp { host: h, port: p } if h == host && p == port => builder,
+        Endpoint::TcpAddr(addr) if addr.port() == port => builder.resolve(host, addr),
+        #[cfg(unix)]
+        Endpoint::Unix(path) => builder.unix_socket(path),
+        Endpoint::User(user) => {
+            return Err(unsupported(format!(
+                "user transport {:?}",
+                user.transport()
+            )))
+        }
+        other => {
+            return Err(unsupported(format!(
+                "endpoint {other} for a URL on {host}:{port}"
+            )))
+        }
+    };
+    builder
+        .build()
+        .map_err(|e| Error::protocol("building the reqwest client", Some(Box::new(e))))
 }
 
 /// Turns reqwest's error into the paf variant a caller can act on.
@@ -349,9 +282,11 @@ fn classify(
             after: connect_timeout.unwrap_or_default(),
         };
     }
-    if let Some(paf) = find_cause::<Error>(&err) {
+    if find_cause::<Error>(&err).is_some() {
+        // A paf body failed under reqwest: the chain keeps the paf error
+        // (find it with `find_cause`), not only its text.
         return Error::Body {
-            source: paf.to_string().into(),
+            source: Box::new(err),
         };
     }
     let io_kind = find_cause::<io::Error>(&err).map(io::Error::kind);
@@ -389,19 +324,16 @@ fn classify_body(err: reqwest::Error) -> Error {
 mod tests {
     use super::*;
 
-    fn inner() -> Inner {
-        Inner {
-            settings: Settings::default(),
-            engines: Mutex::default(),
-        }
+    fn inner() -> ReqwestEngine {
+        ReqwestEngine::new(&Settings::default())
     }
 
-    impl Inner {
+    impl ReqwestEngine {
         fn build_engine_for(&self, ctx: &Ctx) -> Result<reqwest::Client> {
-            self.build_engine(ctx, false)
+            build_engine(&Settings::default(), ctx, false)
         }
         fn engine_for(&self, ctx: &Ctx) -> Result<reqwest::Client> {
-            self.engine(ctx, false)
+            self.engine(&Settings::default(), ctx, false)
         }
     }
 
@@ -445,6 +377,6 @@ mod tests {
         i.engine_for(&ctx("https://a/")).unwrap();
         i.engine_for(&ctx("http://a:8080/").with_tcp_addr("127.0.0.1:8080".parse().unwrap()))
             .unwrap();
-        assert_eq!(i.engines.lock().unwrap().len(), 3);
+        assert_eq!(i.engines.len(), 3);
     }
 }

@@ -7,12 +7,7 @@
 //! connector is bound to the context of that key: a host routed to a Unix
 //! socket and the same host over TCP never share a connection.
 
-use std::{
-    collections::HashMap,
-    io::Read,
-    sync::{Arc, Mutex, PoisonError},
-    time::Duration,
-};
+use std::{io::Read, time::Duration};
 
 use http::{
     header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING},
@@ -20,9 +15,10 @@ use http::{
     HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version,
 };
 use paf_core::{
-    blocking::Body,
-    client::{error_after_retry, get_request, is_idempotent, FromSettings, Settings},
+    blocking::{Body, Engine, EngineClient},
+    client::{error_after_retry, is_idempotent, Builder, Settings},
     ctx::ConnKey,
+    per_key::PerKey,
     tls::ALPN_HTTP11,
     Ctx, Error, Result,
 };
@@ -49,34 +45,34 @@ const MAX_AGENTS: usize = 64;
 /// let text = response.into_body().read_to_string(1 << 20)?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
-pub struct Client {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    settings: Settings,
-    /// The configuration every agent starts from.
-    config: ureq::config::Config,
-    agents: Mutex<Agents>,
-}
-
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("settings", &self.inner.settings)
-            .finish_non_exhaustive()
-    }
-}
+pub type Client = EngineClient<UreqEngine>;
 
 /// Builds a [`Client`]: paf's shared client settings (see
 /// [`paf_core::client::Builder`] for the options and their defaults).
 /// ureq speaks HTTP/1.1 only: with `http2_prior_knowledge` set, requests
 /// to `http://` URLs are refused as unsupported.
-pub type ClientBuilder = paf_core::client::Builder<Client>;
+pub type ClientBuilder = Builder<Client>;
 
-impl FromSettings for Client {
-    fn from_settings(settings: Settings) -> Self {
+/// ureq as a paf engine: what [`Client`] sends requests with. It keeps one
+/// ureq agent per connection key (see the [module docs](self)).
+pub struct UreqEngine {
+    /// The configuration every agent starts from.
+    config: ureq::config::Config,
+    agents: PerKey<AgentKey, Agent>,
+}
+
+impl std::fmt::Debug for UreqEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UreqEngine")
+            .field("agents", &self.agents)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine for UreqEngine {
+    const NAME: &'static str = crate::BACKEND;
+
+    fn new(settings: &Settings) -> Self {
         // paf's common behaviour: every status is a response, redirects come
         // back as they are, nothing is decoded, no header is added that the
         // caller did not ask for, and the environment's proxy is not used
@@ -98,57 +94,29 @@ impl FromSettings for Client {
             .max_idle_connections_per_host(settings.pool_max_idle_per_endpoint)
             .max_idle_age(settings.pool_idle_timeout)
             .build();
-        Client {
-            inner: Arc::new(Inner {
-                settings,
-                config,
-                agents: Mutex::default(),
-            }),
+        UreqEngine {
+            config,
+            agents: PerKey::new(MAX_AGENTS),
         }
     }
-}
 
-impl Default for Client {
-    fn default() -> Self {
-        Client::new()
+    fn send(
+        &self,
+        settings: &Settings,
+        ctx: Ctx,
+        request: Request<Body>,
+    ) -> Result<Response<Body>> {
+        self.exchange(settings, ctx, request)
     }
 }
 
-impl Client {
-    /// A client with the default settings.
-    pub fn new() -> Self {
-        ClientBuilder::default().build()
-    }
-
-    /// A builder to change the settings.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
-    }
-
-    /// Sends a request; its URI must be absolute. The response comes back
-    /// once its head has arrived, its body still to be read.
-    pub fn request(&self, request: Request<Body>) -> Result<Response<Body>> {
-        self.inner.send(request)
-    }
-
-    /// `GET url`.
-    pub fn get(&self, url: &str) -> Result<Response<Body>> {
-        self.request(get_request(url)?)
-    }
-}
-
-impl paf_core::blocking::Client for Client {
-    fn send(&self, request: Request<Body>) -> Result<Response<Body>> {
-        self.inner.send(request)
-    }
-
-    fn backend(&self) -> &'static str {
-        crate::BACKEND
-    }
-}
-
-impl Inner {
-    fn send(&self, mut request: Request<Body>) -> Result<Response<Body>> {
+impl UreqEngine {
+    fn exchange(
+        &self,
+        settings: &Settings,
+        ctx: Ctx,
+        request: Request<Body>,
+    ) -> Result<Response<Body>> {
         // A request that asks for HTTP/2 by its version is refused rather
         // than quietly sent as HTTP/1.1.
         if request.version() >= Version::HTTP_2 {
@@ -158,11 +126,8 @@ impl Inner {
             });
         }
         // ureq speaks HTTP/1.1 only: a server offered `h2` too would pick it.
-        let ctx = self
-            .settings
-            .request_ctx(&mut request)?
-            .with_alpn(vec![ALPN_HTTP11.to_vec()]);
-        if self.settings.http2_prior_knowledge && !ctx.tls_enabled() {
+        let ctx = ctx.with_alpn(vec![ALPN_HTTP11.to_vec()]);
+        if settings.http2_prior_knowledge && !ctx.tls_enabled() {
             return Err(Error::Unsupported {
                 backend: crate::BACKEND,
                 feature: "HTTP/2 prior knowledge".into(),
@@ -174,9 +139,9 @@ impl Inner {
                 .tls_enabled()
                 .then(|| ctx.server_name().ok().map(str::to_string))
                 .flatten(),
-            timeout: self.settings.timeout,
-            response_head_timeout: self.settings.response_head_timeout,
-            body_idle_timeout: self.settings.body_idle_timeout,
+            timeout: settings.timeout,
+            response_head_timeout: settings.response_head_timeout,
+            body_idle_timeout: settings.body_idle_timeout,
         };
         let agent = self.agent(&ctx)?;
 
@@ -194,7 +159,7 @@ impl Inner {
         // only when it carried the first attempt.
         let replayable = is_idempotent(&method) && (len == Some(0) || body.try_clone().is_some());
         let attempts = if replayable {
-            self.settings.pool_max_idle_per_endpoint + 2
+            settings.pool_max_idle_per_endpoint + 2
         } else {
             1
         };
@@ -252,49 +217,14 @@ impl Inner {
             conn: ctx.key()?,
             connect_timeout: ctx.connect_timeout(),
         };
-        let mut agents = self.agents.lock().unwrap_or_else(PoisonError::into_inner);
-        agents.clock += 1;
-        let now = agents.clock;
-        if let Some(cached) = agents.by_key.get_mut(&key) {
-            cached.last_used = now;
-            return Ok(cached.agent.clone());
-        }
-        if agents.by_key.len() >= MAX_AGENTS {
-            let oldest = agents
-                .by_key
-                .iter()
-                .min_by_key(|(_, cached)| cached.last_used)
-                .map(|(key, _)| key.clone());
-            if let Some(oldest) = oldest {
-                agents.by_key.remove(&oldest);
-            }
-        }
-        let agent = Agent::with_parts(
-            self.config.clone(),
-            CtxConnector::new(ctx.clone()),
-            CtxResolver,
-        );
-        agents.by_key.insert(
-            key,
-            Cached {
-                agent: agent.clone(),
-                last_used: now,
-            },
-        );
-        Ok(agent)
+        self.agents.get_or_try_insert_with(key, || {
+            Ok(Agent::with_parts(
+                self.config.clone(),
+                CtxConnector::new(ctx.clone()),
+                CtxResolver,
+            ))
+        })
     }
-}
-
-#[derive(Default)]
-struct Agents {
-    by_key: HashMap<AgentKey, Cached>,
-    /// Counts lookups, to find the agent used least recently.
-    clock: u64,
-}
-
-struct Cached {
-    agent: Agent,
-    last_used: u64,
 }
 
 /// Contexts with equal keys reach the same peer the same way; the connect

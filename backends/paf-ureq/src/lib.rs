@@ -93,7 +93,7 @@ pub mod client;
 mod error;
 mod transport;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, UreqEngine};
 
 /// The backend's name, as [`paf_core::blocking::Client::backend`] gives it.
 pub const BACKEND: &str = "ureq";
