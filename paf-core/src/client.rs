@@ -5,7 +5,7 @@
 //! its extensions ([`RequestExt::with_ctx`]); without one, the client's own
 //! default context is used, filled from the request's URL.
 
-use std::{future::Future, io, marker::PhantomData, time::Duration};
+use std::{fmt, future::Future, io, marker::PhantomData, time::Duration};
 
 #[cfg(feature = "tokio")]
 mod engine;
@@ -290,6 +290,29 @@ impl<C: FromSettings> Builder<C> {
     /// The client.
     pub fn build(self) -> C {
         C::from_settings(self.settings)
+    }
+}
+
+/// A URI for logs: userinfo (`user:password@`) left out.
+pub(crate) struct Redacted<'a>(pub(crate) &'a Uri);
+
+impl fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let uri = self.0;
+        if let Some(scheme) = uri.scheme_str() {
+            write!(f, "{scheme}://")?;
+        }
+        if let Some(authority) = uri.authority() {
+            let authority = authority.as_str();
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            f.write_str(host)?;
+        }
+        match uri.path_and_query() {
+            Some(path) => write!(f, "{path}"),
+            None => Ok(()),
+        }
     }
 }
 

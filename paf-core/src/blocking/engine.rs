@@ -8,9 +8,10 @@ use http::{Request, Response};
 
 use super::{Body, Client};
 use crate::{
-    client::{get_request, Builder, FromSettings, Settings},
+    client::{get_request, Builder, FromSettings, Redacted, Settings},
     Ctx, Result,
 };
+use tracing::field::Empty;
 
 /// What a blocking backend implements: sending one request through the
 /// context paf resolved for it, under the [`Settings`]' limits. The client
@@ -111,9 +112,26 @@ impl<E: Engine> EngineClient<E> {
     /// Sends a request; its URI must be absolute. The response comes back
     /// once its head has arrived, its body still to be read.
     pub fn request(&self, mut request: Request<Body>) -> Result<Response<Body>> {
+        // As the async client logs (see `paf_core::client::EngineClient`).
+        let span = tracing::debug_span!(
+            target: "paf_core::client",
+            "request",
+            method = %request.method(),
+            url = %Redacted(request.uri()),
+            backend = E::NAME,
+            status = Empty,
+        );
+        let _entered = span.enter();
         let settings = &self.inner.settings;
         let ctx = settings.request_ctx(&mut request)?;
-        self.inner.engine.send(settings, ctx, request)
+        let result = self.inner.engine.send(settings, ctx, request);
+        match &result {
+            Ok(response) => {
+                span.record("status", response.status().as_u16());
+            }
+            Err(error) => tracing::debug!(%error, "request failed"),
+        }
+        result
     }
 
     /// `GET uri`.

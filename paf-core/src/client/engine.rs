@@ -1,13 +1,32 @@
 //! The async client written once: [`EngineClient`] holds the settings and
 //! does everything that is the same whatever the engine; a backend
 //! implements [`Engine`], how one request goes out on its engine.
+//!
+//! # Logging
+//! Each request is a DEBUG span `request` (target `paf_core::client`) with
+//! its method, URL (without credentials), backend, and once answered its
+//! status, whether it was sent again, and the time to the response head;
+//! a DEBUG event tells the bytes and time when the body has been read. So
+//! `RUST_LOG=paf=debug` logs every request; at INFO nothing is logged per
+//! request, and with DEBUG off none of this costs more than a level check.
 
-use std::{fmt, future::Future, sync::Arc};
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
+};
 
+use bytes::Bytes;
 use http::{Request, Response};
+use http_body::Frame;
+use tracing::{field::Empty, Instrument, Span};
 
 use super::{
-    get_request, send_with_replay, with_timeout, Builder, Client, Failed, FromSettings, Settings,
+    get_request, send_with_replay, with_timeout, Builder, Client, Failed, FromSettings, Redacted,
+    Settings,
 };
 use crate::{Body, BoxFuture, Ctx, Result};
 
@@ -179,15 +198,44 @@ impl<E: Engine> Client for EngineClient<E> {
 }
 
 impl<E: Engine> Shared<E> {
-    async fn send(&self, mut request: Request<Body>) -> Result<Response<Body>> {
+    async fn send(&self, request: Request<Body>) -> Result<Response<Body>> {
+        let span = tracing::debug_span!(
+            target: "paf_core::client",
+            "request",
+            method = %request.method(),
+            url = %Redacted(request.uri()),
+            backend = E::NAME,
+            status = Empty,
+            retried = Empty,
+            head_ms = Empty,
+        );
+        if span.is_disabled() {
+            return self.exchange(request, &span).await;
+        }
+        let started = Instant::now();
+        let result = self.exchange(request, &span).instrument(span.clone()).await;
+        match result {
+            Ok(response) => {
+                span.record("status", response.status().as_u16());
+                span.record("head_ms", started.elapsed().as_secs_f64() * 1e3);
+                Ok(response.map(|body| Body::wrap(Logged::new(body, span, started))))
+            }
+            Err(error) => {
+                tracing::debug!(parent: &span, %error, "request failed");
+                Err(error)
+            }
+        }
+    }
+
+    async fn exchange(&self, mut request: Request<Body>, span: &Span) -> Result<Response<Body>> {
         let settings = &self.settings;
         let ctx = settings.request_ctx(&mut request)?;
         let route = self.engine.route(settings, ctx, &mut request)?;
         let exchange = async {
             let response = send_with_replay(request, |request, reuse| {
                 if !reuse {
+                    span.record("retried", true);
                     tracing::debug!(
-                        backend = E::NAME,
                         "connection closed before the response; sending again on a fresh one"
                     );
                 }
@@ -197,5 +245,216 @@ impl<E: Engine> Shared<E> {
             Ok(settings.idle_bounded(response))
         };
         with_timeout(settings.timeout, exchange).await
+    }
+}
+
+/// A response body that, once read to its end (or failed), logs how many
+/// bytes came and how long the whole request took, in the request's span.
+/// Only used when the span is enabled.
+struct Logged {
+    body: Body,
+    span: Span,
+    started: Instant,
+    bytes: u64,
+    done: bool,
+}
+
+impl Logged {
+    fn new(body: Body, span: Span, started: Instant) -> Self {
+        Logged {
+            body,
+            span,
+            started,
+            bytes: 0,
+            done: false,
+        }
+    }
+
+    fn finish(&mut self, outcome: &str) {
+        if !std::mem::replace(&mut self.done, true) {
+            tracing::debug!(
+                parent: &self.span,
+                bytes = self.bytes,
+                total_ms = self.started.elapsed().as_secs_f64() * 1e3,
+                "response body {outcome}"
+            );
+        }
+    }
+}
+
+impl http_body::Body for Logged {
+    type Data = Bytes;
+    type Error = crate::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.bytes += data.len() as u64;
+                }
+            }
+            Poll::Ready(Some(Err(_))) => this.finish("failed"),
+            Poll::Ready(None) => this.finish("read"),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        if http_body::Body::is_end_stream(&self.body) {
+            self.finish("read");
+        } else {
+            self.finish("dropped before its end");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use tracing::{
+        field::{Field, Visit},
+        span::{Attributes, Id, Record},
+        Event, Subscriber,
+    };
+    use tracing_subscriber::{
+        layer::Context as LayerContext, prelude::*, registry::LookupSpan, Layer,
+    };
+
+    use super::*;
+    use crate::Error;
+
+    /// Answers `/ok` with a body, fails `/closed` once as a connection
+    /// closed unanswered (then answers), refuses anything else.
+    #[derive(Default)]
+    struct Scripted {
+        closed_once: std::sync::atomic::AtomicBool,
+    }
+
+    impl Engine for Scripted {
+        const NAME: &'static str = "scripted";
+        type Route = ();
+        fn new(_: &Settings) -> Self {
+            Scripted::default()
+        }
+        fn route(&self, _: &Settings, _: Ctx, _: &mut Request<Body>) -> Result<()> {
+            Ok(())
+        }
+        async fn attempt(
+            &self,
+            _: &Settings,
+            _: &(),
+            request: Request<Body>,
+            _reuse: bool,
+        ) -> std::result::Result<Response<Body>, Failed> {
+            match request.uri().path() {
+                "/ok" => Ok(Response::new(Body::from("twelve bytes"))),
+                "/closed"
+                    if !self
+                        .closed_once
+                        .swap(true, std::sync::atomic::Ordering::SeqCst) =>
+                {
+                    Err(Failed {
+                        error: Error::protocol("closed", None),
+                        closed_early: true,
+                    })
+                }
+                "/closed" => Ok(Response::new(Body::empty())),
+                _ => Err(Error::protocol("refused", None).into()),
+            }
+        }
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<String>>>);
+
+    struct Fields(String);
+
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+            self.0.push_str(&format!(" {}={value:?}", field.name()));
+        }
+    }
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Captured {
+        fn on_new_span(&self, attrs: &Attributes<'_>, _: &Id, _: LayerContext<'_, S>) {
+            let mut fields = Fields(format!("span {}:", attrs.metadata().name()));
+            attrs.record(&mut fields);
+            self.0.lock().unwrap().push(fields.0);
+        }
+        fn on_record(&self, _: &Id, values: &Record<'_>, _: LayerContext<'_, S>) {
+            let mut fields = Fields("record:".into());
+            values.record(&mut fields);
+            self.0.lock().unwrap().push(fields.0);
+        }
+        fn on_event(&self, event: &Event<'_>, _: LayerContext<'_, S>) {
+            let mut fields = Fields(format!("event {}:", event.metadata().level()));
+            event.record(&mut fields);
+            self.0.lock().unwrap().push(fields.0);
+        }
+    }
+
+    fn run<F: Future>(fut: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(fut)
+    }
+
+    #[test]
+    fn each_request_is_a_debug_span_with_its_outcome_and_body_size() {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::registry().with(captured.clone());
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let client = EngineClient::<Scripted>::new();
+        run(async {
+            let response = client
+                .get("http://user:secret@example.org/ok?q=1")
+                .await
+                .unwrap();
+            assert_eq!(
+                response.into_body().to_string(64).await.unwrap(),
+                "twelve bytes"
+            );
+            client.get("http://example.org/closed").await.unwrap();
+            client.get("http://example.org/refused").await.unwrap_err();
+        });
+        let log = captured.0.lock().unwrap().join("\n");
+        assert!(
+            log.contains(
+                "span request: method=GET url=http://example.org/ok?q=1 backend=\"scripted\""
+            ),
+            "{log}"
+        );
+        assert!(
+            !log.contains("secret"),
+            "credentials stay out of logs: {log}"
+        );
+        assert!(log.contains("record: status=200"), "{log}");
+        assert!(log.contains("bytes=12"), "{log}");
+        assert!(log.contains("message=response body read"), "{log}");
+        assert!(log.contains("record: retried=true"), "{log}");
+        assert!(log.contains("message=request failed"), "{log}");
+        assert!(
+            !log.contains("event INFO"),
+            "nothing per request at INFO: {log}"
+        );
     }
 }
