@@ -198,9 +198,20 @@ pub async fn send<C: Client + ?Sized>(
     };
     let mut response = client.send(request).await?;
     while let Some(next) = follower.after(&response)? {
+        log_hop(response.status(), next.uri());
         response = client.send(next).await?;
     }
     Ok(response)
+}
+
+/// Each redirect followed is a DEBUG event, between the requests' spans.
+fn log_hop(status: StatusCode, to: &http::Uri) {
+    tracing::debug!(
+        target: "paf_core::client",
+        status = status.as_u16(),
+        to = %crate::client::Redacted(to),
+        "following a redirect"
+    );
 }
 
 /// [`send`] for blocking clients.
@@ -214,6 +225,7 @@ pub fn send_blocking<C: blocking::Client + ?Sized>(
     };
     let mut response = client.send(request)?;
     while let Some(next) = follower.after(&response)? {
+        log_hop(response.status(), next.uri());
         response = client.send(next)?;
     }
     Ok(response)
