@@ -21,13 +21,12 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use paf_core::redirect;
+use paf_core::client::FromSettings;
 
 use crate::body::{body_forms, utf8, CoreBody, Kind, DEFAULT_LIMIT};
 use crate::call::{call_options, callv_requests, callv_type, client_functions, Outgoing};
 use crate::code::Method;
 use crate::request::IntoUri;
-use crate::settings::{build_backend, settings_setters, Settings};
 use crate::transfer::Encoding;
 use crate::{form, Error, Request, Response};
 
@@ -149,8 +148,8 @@ impl Body {
 /// clone: clones share the connection pool.
 #[derive(Clone)]
 pub struct Client {
+    /// The backend, built with the settings (redirects included).
     engine: Arc<dyn paf_core::blocking::Client>,
-    redirect: redirect::Policy,
     body_limit: usize,
     /// The context of calls that bring none (see `map_context`).
     ctx: Option<paf_core::Ctx>,
@@ -160,31 +159,27 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("blocking::Client")
             .field("backend", &self.engine.backend())
-            .field("redirect", &self.redirect)
             .field("body_limit", &self.body_limit)
             .field("ctx", &self.ctx)
             .finish()
     }
 }
 
-/// Configures a blocking [`Client`], with the settings of the async
-/// `ClientBuilder` (`paf_compat::client::ClientBuilder`).
-#[derive(Debug, Clone, Default)]
-pub struct ClientBuilder {
-    settings: Settings,
-}
+/// Configures a blocking [`Client`], with the settings of the async one
+/// (see [`settings::ClientBuilder`](crate::settings::ClientBuilder)).
+pub type ClientBuilder = crate::settings::ClientBuilder<Blocking>;
 
-impl ClientBuilder {
-    settings_setters!();
+/// What marks the blocking client's builder.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Blocking;
 
+impl crate::settings::ClientBuilder<Blocking> {
     /// The client.
     pub fn build(self) -> Client {
-        let engine = build_backend!(paf_ureq::Client::builder(), &self.settings);
         Client {
-            engine: Arc::new(engine),
-            redirect: self.settings.redirect,
-            body_limit: self.settings.body_limit,
-            ctx: self.settings.ctx,
+            engine: Arc::new(paf_ureq::Client::from_settings(self.settings)),
+            body_limit: self.body_limit,
+            ctx: self.ctx,
         }
     }
 }
@@ -212,7 +207,7 @@ impl Client {
         &self,
         request: http::Request<paf_core::blocking::Body>,
     ) -> Result<(Response, Body), Error> {
-        let response = redirect::send_blocking(&*self.engine, request, self.redirect)?;
+        let response = self.engine.send(request)?;
         let (parts, body) = response.into_parts();
         Ok((Response::of_http(&parts), Body::from(body)))
     }

@@ -188,13 +188,12 @@ pub(crate) use call_options;
 macro_rules! client_functions {
     ($engine:ty) => {
         #[doc = concat!("A client on any `", stringify!($engine), "` (a backend")]
-        /// configured by hand, a test double), with the default settings.
+        /// configured by hand, a test double), with the default body limit;
+        /// redirects are followed as the engine's own settings say.
         pub fn from_engine(engine: std::sync::Arc<$engine>) -> Self {
-            let settings = $crate::settings::Settings::default();
             Client {
                 engine,
-                redirect: settings.redirect,
-                body_limit: settings.body_limit,
+                body_limit: $crate::body::DEFAULT_LIMIT,
                 ctx: None,
             }
         }

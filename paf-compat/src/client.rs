@@ -22,12 +22,11 @@ use std::future::IntoFuture;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use paf_core::{redirect, BoxFuture};
+use paf_core::{client::FromSettings, BoxFuture};
 
 use crate::call::{call_options, callv_requests, callv_type, client_functions, Outgoing};
 use crate::code::Method;
 use crate::request::IntoUri;
-use crate::settings::{build_backend, settings_setters, Settings};
 use crate::transfer::Encoding;
 use crate::{Body, Error, Request, Response};
 
@@ -133,8 +132,8 @@ impl std::str::FromStr for Backend {
 /// ```
 #[derive(Clone)]
 pub struct Client {
+    /// The backend, built with the settings (redirects included).
     engine: Arc<dyn paf_core::client::Client>,
-    redirect: redirect::Policy,
     body_limit: usize,
     /// The context of calls that bring none (see `map_context`).
     ctx: Option<paf_core::Ctx>,
@@ -144,45 +143,44 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("backend", &self.engine.backend())
-            .field("redirect", &self.redirect)
             .field("body_limit", &self.body_limit)
             .field("ctx", &self.ctx)
             .finish()
     }
 }
 
-/// Configures a [`Client`]: the backend and paf's settings (CoHTTP has
-/// none of these; its defaults are kept: no timeout, no redirect followed).
-#[derive(Debug, Clone, Default)]
-pub struct ClientBuilder {
+/// Configures a [`Client`]: the backend and paf's settings (see
+/// [`settings::ClientBuilder`](crate::settings::ClientBuilder) for them).
+pub type ClientBuilder = crate::settings::ClientBuilder<Async>;
+
+/// What the async client's builder holds besides the settings: the
+/// backend.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Async {
     backend: Backend,
-    settings: Settings,
 }
 
-impl ClientBuilder {
+impl crate::settings::ClientBuilder<Async> {
     /// Which engine sends the requests (default [`Backend::default`]).
     pub fn backend(mut self, backend: Backend) -> Self {
-        self.backend = backend;
+        self.kind.backend = backend;
         self
     }
-
-    settings_setters!();
 
     /// The client. (A backend whose feature is off cannot be named: see
     /// [`Backend`].)
     pub fn build(self) -> Result<Client, Error> {
-        let settings = &self.settings;
-        let engine: Arc<dyn paf_core::client::Client> = match self.backend {
+        let settings = self.settings;
+        let engine: Arc<dyn paf_core::client::Client> = match self.kind.backend {
             #[cfg(feature = "hyper")]
-            Backend::Hyper => Arc::new(build_backend!(paf_hyper::Client::builder(), settings)),
+            Backend::Hyper => Arc::new(paf_hyper::Client::from_settings(settings)),
             #[cfg(feature = "reqwest")]
-            Backend::Reqwest => Arc::new(build_backend!(paf_reqwest::Client::builder(), settings)),
+            Backend::Reqwest => Arc::new(paf_reqwest::Client::from_settings(settings)),
         };
         Ok(Client {
             engine,
-            redirect: settings.redirect,
-            body_limit: settings.body_limit,
-            ctx: settings.ctx.clone(),
+            body_limit: self.body_limit,
+            ctx: self.ctx,
         })
     }
 }
@@ -213,12 +211,13 @@ impl Client {
 
     client_functions!(dyn paf_core::client::Client);
 
-    /// Sends through the backend, following redirects as the policy says.
+    /// Sends through the backend, which follows redirects as its settings
+    /// say.
     async fn send(
         &self,
         request: http::Request<paf_core::Body>,
     ) -> Result<(Response, Body), Error> {
-        let response = redirect::send(&*self.engine, request, self.redirect).await?;
+        let response = self.engine.send(request).await?;
         let (parts, body) = response.into_parts();
         Ok((Response::of_http(&parts), Body::of_stream(body)))
     }
@@ -311,7 +310,7 @@ impl Call<(Response, Body)> {
                 }));
             }
             let request = self.into_http().await?;
-            let mut response = redirect::send(&*client.engine, request, client.redirect).await?;
+            let mut response = client.engine.send(request).await?;
             let switched = response.status() == http::StatusCode::SWITCHING_PROTOCOLS;
             let stream = match switched {
                 true => Some(paf_hyper::upgrade::response(&mut response).await?),

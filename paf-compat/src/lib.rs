@@ -349,7 +349,7 @@ pub mod response;
 #[cfg(feature = "hyper")]
 pub mod server;
 #[cfg(any(feature = "hyper", feature = "reqwest", feature = "ureq"))]
-mod settings;
+pub mod settings;
 pub mod transfer;
 pub mod uri;
 

@@ -116,6 +116,8 @@ pub struct Settings {
     pub pool_idle_timeout: Duration,
     /// How many idle connections are kept per endpoint (0: no reuse).
     pub pool_max_idle_per_endpoint: usize,
+    /// Whether redirects are followed ([`crate::redirect`]).
+    pub redirect: crate::redirect::Policy,
 }
 
 impl Default for Settings {
@@ -130,6 +132,7 @@ impl Default for Settings {
             http1_only: false,
             pool_idle_timeout: Duration::from_secs(90),
             pool_max_idle_per_endpoint: 32,
+            redirect: crate::redirect::Policy::none(),
         }
     }
 }
@@ -166,6 +169,14 @@ impl Settings {
 pub trait FromSettings: Sized {
     /// The client.
     fn from_settings(settings: Settings) -> Self;
+}
+
+/// The settings themselves: `Builder<Settings>` changes settings that a
+/// wrapper (paf-compat's builders) keeps.
+impl FromSettings for Settings {
+    fn from_settings(settings: Settings) -> Self {
+        settings
+    }
 }
 
 /// Builds any backend's client from the shared [`Settings`].
@@ -280,6 +291,24 @@ impl<C: FromSettings> Builder<C> {
     pub fn pool_max_idle_per_endpoint(mut self, max: usize) -> Self {
         self.settings.pool_max_idle_per_endpoint = max;
         self
+    }
+
+    /// Whether redirects are followed: [`Policy::none`](crate::redirect::Policy::none)
+    /// by default (a 3xx is the answer, as in CoHTTP), or
+    /// [`Policy::limited`](crate::redirect::Policy::limited). paf follows
+    /// them above the engine, with the same rules on every backend (see
+    /// [`crate::redirect`]).
+    pub fn redirect(mut self, policy: crate::redirect::Policy) -> Self {
+        self.settings.redirect = policy;
+        self
+    }
+
+    /// Starts from these settings.
+    pub fn from_settings(settings: Settings) -> Self {
+        Builder {
+            settings,
+            client: PhantomData,
+        }
     }
 
     /// The settings so far.

@@ -1,9 +1,11 @@
 //! Redirects, handled once above every engine.
 //!
-//! Backends never follow redirects themselves (CoHTTP does not either): a
-//! 3xx is a response like any other. A caller who wants them followed picks
-//! [`Policy::limited`] and sends through [`send`] (async) or
-//! [`send_blocking`], which apply the same rules whatever the engine:
+//! Engines never follow redirects themselves: paf does, above them, with
+//! the same rules whatever the engine. By default a 3xx is a response like
+//! any other (CoHTTP does not follow either); a client built with
+//! [`Builder::redirect`](crate::client::Builder::redirect) set to
+//! [`Policy::limited`] follows them, and [`send`] (async) or
+//! [`send_blocking`] apply a policy over any client:
 //!
 //! - 301, 302 and 303 turn the next request into a `GET` without a body
 //!   (`HEAD` stays `HEAD`), as browsers, curl and reqwest do for 301/302;
@@ -188,18 +190,33 @@ impl<B: Replay> Follower<B> {
 }
 
 /// Sends `request` through `client`, following redirects as `policy` says.
+/// (Clients built by paf's backends follow their own
+/// [`Settings::redirect`](crate::client::Settings::redirect) already.)
 pub async fn send<C: Client + ?Sized>(
     client: &C,
     request: Request<Body>,
     policy: Policy,
 ) -> Result<Response<Body>> {
+    follow(request, policy, |request| client.send(request)).await
+}
+
+/// Sends `request` with `send`, then each redirect `policy` follows.
+pub(crate) async fn follow<F, Fut>(
+    request: Request<Body>,
+    policy: Policy,
+    send: F,
+) -> Result<Response<Body>>
+where
+    F: Fn(Request<Body>) -> Fut,
+    Fut: std::future::Future<Output = Result<Response<Body>>>,
+{
     let Some(mut follower) = Follower::start(&request, policy) else {
-        return client.send(request).await;
+        return send(request).await;
     };
-    let mut response = client.send(request).await?;
+    let mut response = send(request).await?;
     while let Some(next) = follower.after(&response)? {
         log_hop(response.status(), next.uri());
-        response = client.send(next).await?;
+        response = send(next).await?;
     }
     Ok(response)
 }
@@ -220,13 +237,25 @@ pub fn send_blocking<C: blocking::Client + ?Sized>(
     request: Request<blocking::Body>,
     policy: Policy,
 ) -> Result<Response<blocking::Body>> {
+    follow_blocking(request, policy, |request| client.send(request))
+}
+
+/// [`follow`] for blocking clients.
+pub(crate) fn follow_blocking<F>(
+    request: Request<blocking::Body>,
+    policy: Policy,
+    send: F,
+) -> Result<Response<blocking::Body>>
+where
+    F: Fn(Request<blocking::Body>) -> Result<Response<blocking::Body>>,
+{
     let Some(mut follower) = Follower::start(&request, policy) else {
-        return client.send(request);
+        return send(request);
     };
-    let mut response = client.send(request)?;
+    let mut response = send(request)?;
     while let Some(next) = follower.after(&response)? {
         log_hop(response.status(), next.uri());
-        response = client.send(next)?;
+        response = send(next)?;
     }
     Ok(response)
 }

@@ -111,7 +111,13 @@ impl<E: Engine> EngineClient<E> {
 
     /// Sends a request; its URI must be absolute. The response comes back
     /// once its head has arrived, its body still to be read.
-    pub fn request(&self, mut request: Request<Body>) -> Result<Response<Body>> {
+    pub fn request(&self, request: Request<Body>) -> Result<Response<Body>> {
+        let policy = self.inner.settings.redirect;
+        crate::redirect::follow_blocking(request, policy, |request| self.send_one(request))
+    }
+
+    /// One request, without following redirects.
+    fn send_one(&self, mut request: Request<Body>) -> Result<Response<Body>> {
         // As the async client logs (see `paf_core::client::EngineClient`).
         let span = tracing::debug_span!(
             target: "paf_core::client",

@@ -167,7 +167,7 @@ impl<E: Engine> EngineClient<E> {
     /// Sends a request; its URI must be absolute. The response comes back
     /// once its head has arrived, its body still to be read.
     pub async fn request(&self, request: Request<Body>) -> Result<Response<Body>> {
-        self.inner.send(request).await
+        self.inner.send_following(request).await
     }
 
     /// `GET uri`.
@@ -189,7 +189,7 @@ impl<E: Engine> EngineClient<E> {
 impl<E: Engine> Client for EngineClient<E> {
     fn send(&self, request: Request<Body>) -> BoxFuture<'static, Result<Response<Body>>> {
         let inner = self.inner.clone();
-        Box::pin(async move { inner.send(request).await })
+        Box::pin(async move { inner.send_following(request).await })
     }
 
     fn backend(&self) -> &'static str {
@@ -198,6 +198,14 @@ impl<E: Engine> Client for EngineClient<E> {
 }
 
 impl<E: Engine> Shared<E> {
+    /// Sends, then follows redirects as the settings say.
+    async fn send_following(&self, request: Request<Body>) -> Result<Response<Body>> {
+        crate::redirect::follow(request, self.settings.redirect, |request| {
+            self.send(request)
+        })
+        .await
+    }
+
     async fn send(&self, request: Request<Body>) -> Result<Response<Body>> {
         let span = tracing::debug_span!(
             target: "paf_core::client",
