@@ -9,11 +9,14 @@
 //! - `cohttp_curl`: cohttp's curl (`cohttp_curl_lwt`) ported to paf-compat;
 //! - `letsencrypt`: a certificate over ACME HTTP-01 (Let's Encrypt or any directory);
 //! - `websocket`: a WebSocket echo server and client on paf's upgrades;
-//! - `cluster`: one of several instances behind one name sharing a Redis (`--features redis`).
+//! - `cluster`: one of several instances behind one name sharing a Redis (`--features redis`);
+//! - `axum_https`: an axum Router with tower-http middleware on paf's HTTPS server (`--features axum`);
+//! - `userspace_stack`: paf on smoltcp, a TCP/IP stack in user space (`--features smoltcp`).
 //!
 //! Run one with `cargo run -p paf-examples --example NAME -- ARGS`; the
 //! examples beyond the smallest ones name their Cargo feature
-//! (`--features compat`, `le`, `websocket`, `tls-cert`, `redis`), so that
+//! (`--features compat`, `le`, `websocket`, `tls-cert`, `redis`, `axum`,
+//! `smoltcp`), so that
 //! `hello_server` builds only paf-core and paf-hyper.
 #![forbid(unsafe_code)]
 
