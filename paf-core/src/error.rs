@@ -90,7 +90,9 @@ pub enum Error {
     /// connection closed before the message was complete).
     #[error("HTTP protocol error: {message}")]
     Protocol {
-        /// What was wrong.
+        /// Which kind of failure, to act on.
+        kind: ProtocolKind,
+        /// What was wrong, in the engine's words.
         message: String,
         /// The engine's error, when there is one.
         #[source]
@@ -128,7 +130,7 @@ pub enum Error {
         /// The target (URL or host) that was to be reached.
         target: String,
         /// What the context lacked.
-        reason: String,
+        reason: NoTransportReason,
     },
 
     /// Producing or consuming a body failed (a user's stream returned an error).
@@ -180,12 +182,137 @@ impl fmt::Display for TimeoutKind {
     }
 }
 
+/// The kinds of [`Error::Protocol`]: what a caller can tell apart whatever
+/// the engine that met it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProtocolKind {
+    /// The connection closed (or was reset) before the message was
+    /// complete.
+    ClosedEarly,
+    /// The peer sent what is not HTTP: a bad status line, header or
+    /// framing.
+    Malformed,
+    /// The response head was larger than the engine accepts.
+    HeadTooLarge,
+    /// The request cannot be written as HTTP (a header the version
+    /// forbids, say).
+    BadRequest,
+    /// The engine could not be set up for the request.
+    Engine,
+    /// Anything else the engine reported.
+    Other,
+}
+
+impl fmt::Display for ProtocolKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProtocolKind::ClosedEarly => "the connection closed before the message was complete",
+            ProtocolKind::Malformed => "the peer's message is malformed",
+            ProtocolKind::HeadTooLarge => "the response head is too large",
+            ProtocolKind::BadRequest => "the request cannot be written",
+            ProtocolKind::Engine => "the engine cannot be set up",
+            ProtocolKind::Other => "the engine failed",
+        })
+    }
+}
+
+/// Why the context reaches nothing ([`Error::NoTransport`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoTransportReason {
+    /// The context has no URL and no explicit endpoint.
+    NoTarget,
+    /// The context has no URL (so no port) and no explicit endpoint.
+    NoPort,
+    /// TLS needs a server name: the context has no URL and none was set.
+    NoServerName,
+    /// No transport is registered under the endpoint's transport name.
+    NotRegistered {
+        /// The name the endpoint asks for.
+        name: String,
+        /// Whether a blocking transport was looked for.
+        blocking: bool,
+        /// The names that are registered.
+        registered: Vec<String>,
+    },
+    /// The endpoint's value is not of the type its transport takes.
+    WrongEndpointType {
+        /// The transport's name.
+        transport: String,
+        /// Whether it is a blocking transport.
+        blocking: bool,
+        /// The type it takes.
+        expected: &'static str,
+    },
+}
+
+impl fmt::Display for NoTransportReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = |blocking: &bool| {
+            if *blocking {
+                "blocking transport"
+            } else {
+                "transport"
+            }
+        };
+        match self {
+            NoTransportReason::NoTarget => {
+                f.write_str("the context has no host and no explicit endpoint")
+            }
+            NoTransportReason::NoPort => {
+                f.write_str("no port: the context has no URL and no explicit endpoint")
+            }
+            NoTransportReason::NoServerName => {
+                f.write_str("TLS needs a server name: set a URL or Ctx::with_server_name")
+            }
+            NoTransportReason::NotRegistered {
+                name,
+                blocking,
+                registered,
+            } => write!(
+                f,
+                "no {} is registered as {name:?} (registered: {registered:?})",
+                kind(blocking)
+            ),
+            NoTransportReason::WrongEndpointType {
+                transport,
+                blocking,
+                expected,
+            } => write!(
+                f,
+                "{} {transport:?} takes endpoints of type {expected}",
+                kind(blocking)
+            ),
+        }
+    }
+}
+
 impl Error {
-    /// A protocol error with a message and an optional cause.
+    /// A protocol error of kind [`ProtocolKind::Other`] with a message and
+    /// an optional cause.
     pub fn protocol(message: impl Into<String>, source: Option<BoxError>) -> Self {
+        Error::protocol_of(ProtocolKind::Other, message, source)
+    }
+
+    /// A protocol error of this kind.
+    pub fn protocol_of(
+        kind: ProtocolKind,
+        message: impl Into<String>,
+        source: Option<BoxError>,
+    ) -> Self {
         Error::Protocol {
+            kind,
             message: message.into(),
             source,
+        }
+    }
+
+    /// The kind of a protocol error, `None` for the other variants.
+    pub fn protocol_kind(&self) -> Option<ProtocolKind> {
+        match self {
+            Error::Protocol { kind, .. } => Some(*kind),
+            _ => None,
         }
     }
 

@@ -22,7 +22,7 @@ use std::{
 /// assert_eq!(built, Ok(1));
 /// engines.get_or_try_insert_with("b", || Ok::<_, ()>(2)).unwrap();
 /// // "a" is used again, so "b" is the least recently used when "c" comes.
-/// engines.get_or_try_insert_with("a", || unreachable!()).unwrap();
+/// engines.get_or_try_insert_with("a", || Err::<u32, ()>(())).unwrap();
 /// engines.get_or_try_insert_with("c", || Ok::<_, ()>(3)).unwrap();
 /// assert!(engines.contains(&"a") && !engines.contains(&"b"));
 /// ```

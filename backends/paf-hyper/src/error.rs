@@ -1,8 +1,12 @@
 //! hyper's errors turned into paf's, once for the client and the server.
+//! (paf-reqwest, whose engine is hyper too, reads the same predicates.)
 
 use std::io;
 
-use paf_core::{error::find_cause, Error};
+use paf_core::{
+    error::{find_cause, ProtocolKind},
+    Error,
+};
 
 /// Maps a hyper error to the paf variant a caller can act on: an I/O cause
 /// gives [`Error::Io`] of the same kind, a failing user body gives
@@ -17,5 +21,18 @@ pub(crate) fn from_hyper(err: hyper::Error) -> Error {
             source: Box::new(err),
         };
     }
-    Error::protocol(err.to_string(), Some(Box::new(err)))
+    Error::protocol_of(protocol_kind(&err), err.to_string(), Some(Box::new(err)))
+}
+
+/// The kind of a hyper error that is not about I/O or a user's body.
+pub(crate) fn protocol_kind(err: &hyper::Error) -> ProtocolKind {
+    if err.is_incomplete_message() || err.is_canceled() || err.is_closed() {
+        ProtocolKind::ClosedEarly
+    } else if err.is_parse_too_large() {
+        ProtocolKind::HeadTooLarge
+    } else if err.is_parse() || err.is_parse_status() {
+        ProtocolKind::Malformed
+    } else {
+        ProtocolKind::Other
+    }
 }

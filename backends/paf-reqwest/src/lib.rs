@@ -48,7 +48,7 @@ use http_body_util::BodyExt;
 use paf_core::{
     client::{closed_by_peer, response_head, Builder, Engine, EngineClient, Failed, Settings},
     ctx::{ConnKey, Endpoint, Scheme},
-    error::{find_cause, TimeoutKind},
+    error::{find_cause, ProtocolKind, TimeoutKind},
     per_key::PerKey,
     Body, Ctx, Error, Result,
 };
@@ -304,8 +304,21 @@ fn classify(
     }
     match io_kind {
         Some(kind) => Error::Io(io::Error::new(kind, err)),
-        None => Error::protocol(err.to_string(), Some(Box::new(err))),
+        None => protocol(err),
     }
+}
+
+/// A protocol error, of the kind the hyper error under it tells.
+fn protocol(err: reqwest::Error) -> Error {
+    let kind = match find_cause::<hyper::Error>(&err) {
+        Some(e) if e.is_incomplete_message() || e.is_canceled() || e.is_closed() => {
+            ProtocolKind::ClosedEarly
+        }
+        Some(e) if e.is_parse_too_large() => ProtocolKind::HeadTooLarge,
+        Some(e) if e.is_parse() || e.is_parse_status() => ProtocolKind::Malformed,
+        _ => ProtocolKind::Other,
+    };
+    Error::protocol_of(kind, err.to_string(), Some(Box::new(err)))
 }
 
 /// Turns reqwest's error while reading a body into paf's. reqwest is given
@@ -316,7 +329,7 @@ fn classify_body(err: reqwest::Error) -> Error {
     match find_cause::<io::Error>(&err).map(io::Error::kind) {
         Some(kind) => Error::Io(io::Error::new(kind, err)),
         None if err.is_timeout() => Error::Io(io::Error::new(io::ErrorKind::TimedOut, err)),
-        None => Error::protocol(err.to_string(), Some(Box::new(err))),
+        None => protocol(err),
     }
 }
 

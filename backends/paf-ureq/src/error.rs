@@ -6,7 +6,10 @@
 
 use std::{io, time::Duration};
 
-use paf_core::{error::TimeoutKind, Error};
+use paf_core::{
+    error::{ProtocolKind, TimeoutKind},
+    Error,
+};
 
 use crate::transport::ClosedBeforeResponse;
 
@@ -50,12 +53,16 @@ impl Exchange {
                 server_name: self.server_name.clone().unwrap_or_default(),
                 source: reason.into(),
             },
-            ureq::Error::LargeResponseHeader(size, limit) => Error::protocol(
+            ureq::Error::LargeResponseHeader(size, limit) => Error::protocol_of(
+                ProtocolKind::HeadTooLarge,
                 format!("the response head is larger than {limit} bytes ({size} read)"),
                 Some(Box::new(ureq::Error::LargeResponseHeader(size, limit))),
             ),
-            ureq::Error::Protocol(e) => Error::protocol(e.to_string(), Some(Box::new(e))),
-            ureq::Error::Http(e) => Error::protocol(
+            ureq::Error::Protocol(e) => {
+                Error::protocol_of(ProtocolKind::Malformed, e.to_string(), Some(Box::new(e)))
+            }
+            ureq::Error::Http(e) => Error::protocol_of(
+                ProtocolKind::BadRequest,
                 format!("the request cannot be sent: {e}"),
                 Some(Box::new(e)),
             ),
@@ -72,7 +79,9 @@ impl Exchange {
             Err(other) => other,
         };
         match other.downcast::<ClosedBeforeResponse>() {
-            Ok(closed) => Error::protocol(closed.to_string(), Some(closed)),
+            Ok(closed) => {
+                Error::protocol_of(ProtocolKind::ClosedEarly, closed.to_string(), Some(closed))
+            }
             Err(other) => Error::protocol(other.to_string(), Some(other)),
         }
     }
@@ -95,7 +104,8 @@ impl Exchange {
             return self.error(ureq::Error::from(err));
         }
         match err.kind() {
-            io::ErrorKind::UnexpectedEof => Error::protocol(
+            io::ErrorKind::UnexpectedEof => Error::protocol_of(
+                ProtocolKind::ClosedEarly,
                 "the connection closed before the message was complete",
                 Some(Box::new(err)),
             ),

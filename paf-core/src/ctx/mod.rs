@@ -27,7 +27,7 @@ use std::{
 use rustls::ClientConfig;
 
 use crate::{
-    error::{Error, Result},
+    error::{Error, NoTransportReason, Result},
     tls::{self, ClientTls},
 };
 
@@ -331,7 +331,7 @@ impl Ctx {
             Some(host) => self.endpoint_for(host),
             None => self.endpoint.clone().ok_or_else(|| Error::NoTransport {
                 target: "(no URL)".into(),
-                reason: "the context has no host and no explicit endpoint".into(),
+                reason: NoTransportReason::NoTarget,
             }),
         }
     }
@@ -349,7 +349,7 @@ impl Ctx {
             Some(port) => Ok(Endpoint::Tcp { host, port }),
             None => Err(Error::NoTransport {
                 target: host,
-                reason: "no port: the context has no URL and no explicit endpoint".into(),
+                reason: NoTransportReason::NoPort,
             }),
         }
     }
@@ -365,7 +365,7 @@ impl Ctx {
                     .endpoint
                     .as_ref()
                     .map_or_else(|| "(nothing)".into(), ToString::to_string),
-                reason: "TLS needs a server name: set a URL or Ctx::with_server_name".into(),
+                reason: NoTransportReason::NoServerName,
             })
     }
 
@@ -384,29 +384,31 @@ impl Ctx {
     /// The error for a user endpoint whose transport is not registered,
     /// listing those that are.
     fn unknown_transport(&self, endpoint: &Endpoint, name: &str, blocking: bool) -> Error {
-        let (kind, registered): (&str, Vec<&String>) = if blocking {
-            (
-                "blocking transport",
-                self.blocking_transports.keys().collect(),
-            )
+        let registered: Vec<&String> = if blocking {
+            self.blocking_transports.keys().collect()
         } else {
-            ("transport", self.transport_names())
+            self.transport_names()
         };
         Error::NoTransport {
             target: endpoint.to_string(),
-            reason: format!("no {kind} is registered as {name:?} (registered: {registered:?})"),
+            reason: NoTransportReason::NotRegistered {
+                name: name.to_string(),
+                blocking,
+                registered: registered.into_iter().cloned().collect(),
+            },
         }
     }
 }
 
 /// The error for a user endpoint whose value is not of the type its
 /// transport takes.
-fn wrong_endpoint_type(endpoint: &Endpoint, kind: &str, expected: &str) -> Error {
+fn wrong_endpoint_type(endpoint: &Endpoint, kind: &str, expected: &'static str) -> Error {
     Error::NoTransport {
         target: endpoint.to_string(),
-        reason: format!(
-            "{kind} {:?} takes endpoints of type {expected}",
-            endpoint.transport_name()
-        ),
+        reason: NoTransportReason::WrongEndpointType {
+            transport: endpoint.transport_name().to_string(),
+            blocking: kind.starts_with("blocking"),
+            expected,
+        },
     }
 }
