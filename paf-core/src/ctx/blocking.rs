@@ -122,12 +122,18 @@ impl Ctx {
     pub fn connect_blocking(&self) -> Result<BlockingConnection> {
         let endpoint = self.endpoint()?;
         let started = Instant::now();
-        let (mut io, peer_addr) = self.open_blocking(&endpoint)?;
+        // A TCP endpoint may be reached through a proxy's tunnel (proxy.rs).
+        let proxy = self.proxy_for(&endpoint);
+        let (mut io, peer_addr) = match proxy {
+            Some(proxy) => self.open_through_blocking(proxy, &endpoint, started)?,
+            None => self.open_blocking(&endpoint)?,
+        };
         let mut info = ConnectionInfo {
             endpoint,
             peer_addr,
             tls: false,
             alpn: None,
+            proxy: proxy.map(ToString::to_string),
         };
         if !self.tls_enabled() {
             return Ok(BlockingConnection { io, info });
@@ -171,7 +177,7 @@ impl Ctx {
         })
     }
 
-    fn open_blocking(
+    pub(super) fn open_blocking(
         &self,
         endpoint: &Endpoint,
     ) -> Result<(Box<dyn BlockingIo>, Option<SocketAddr>)> {

@@ -47,12 +47,18 @@ impl Ctx {
     }
 
     async fn connect_to(&self, endpoint: Endpoint) -> Result<Connection> {
-        let (io, peer_addr) = self.open(&endpoint).await?;
+        // A TCP endpoint may be reached through a proxy's tunnel (proxy.rs).
+        let proxy = self.proxy_for(&endpoint);
+        let (io, peer_addr) = match proxy {
+            Some(proxy) => self.open_through(proxy, &endpoint).await?,
+            None => self.open(&endpoint).await?,
+        };
         let mut info = ConnectionInfo {
             endpoint,
             peer_addr,
             tls: false,
             alpn: None,
+            proxy: proxy.map(ToString::to_string),
         };
         if !self.tls_enabled() {
             return Ok(Connection { io, info });
@@ -77,7 +83,7 @@ impl Ctx {
         })
     }
 
-    async fn open(&self, endpoint: &Endpoint) -> Result<(BoxIo, Option<SocketAddr>)> {
+    pub(super) async fn open(&self, endpoint: &Endpoint) -> Result<(BoxIo, Option<SocketAddr>)> {
         let connect_error = |source: io::Error| Error::Connect {
             endpoint: endpoint.to_string(),
             source,

@@ -8,7 +8,7 @@ use std::{
 
 use rustls::ClientConfig;
 
-use super::{Ctx, Endpoint};
+use super::{proxy::ProxyKey, Ctx, Endpoint, Proxy};
 use crate::error::Result;
 
 /// Identifies connections that can be shared: the same endpoint, reached
@@ -17,6 +17,8 @@ use crate::error::Result;
 pub struct ConnKey {
     endpoint: Endpoint,
     tls: Option<TlsKey>,
+    /// The proxy the connection is tunnelled through (proxy.rs).
+    proxy: Option<ProxyKey>,
 }
 
 impl ConnKey {
@@ -24,13 +26,22 @@ impl ConnKey {
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }
+
+    /// The proxy the connection goes through, if any.
+    pub fn proxy(&self) -> Option<&Proxy> {
+        self.proxy.as_ref().map(ProxyKey::proxy)
+    }
 }
 
 impl fmt::Display for ConnKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.tls {
-            Some(tls) => write!(f, "{} (TLS {})", self.endpoint, tls.server_name),
-            None => write!(f, "{}", self.endpoint),
+            Some(tls) => write!(f, "{} (TLS {})", self.endpoint, tls.server_name)?,
+            None => write!(f, "{}", self.endpoint)?,
+        }
+        match self.proxy() {
+            Some(proxy) => write!(f, " through proxy {proxy}"),
+            None => Ok(()),
         }
     }
 }
@@ -82,6 +93,11 @@ impl Ctx {
         } else {
             None
         };
-        Ok(ConnKey { endpoint, tls })
+        let proxy = self.proxy_key(&endpoint);
+        Ok(ConnKey {
+            endpoint,
+            tls,
+            proxy,
+        })
     }
 }

@@ -18,6 +18,10 @@
 //! whichever endpoint was picked when the URL's scheme is `https` or
 //! [`Ctx::with_tls`] says so; the server name is the URL's host unless
 //! [`Ctx::with_server_name`] sets another.
+//!
+//! A TCP endpoint is reached through an HTTP proxy's `CONNECT` tunnel when
+//! the context has a proxy rule for the URL ([`Ctx::with_proxy`],
+//! [`Ctx::with_proxy_from_env`]; off by default, see [`Proxy`]).
 
 use std::{
     collections::BTreeMap, fmt, hash::Hash, net::SocketAddr, path::PathBuf, sync::Arc,
@@ -36,6 +40,8 @@ mod blocking;
 mod connect;
 mod endpoint;
 mod key;
+// Proxies (CONNECT tunnels): see proxy.rs.
+mod proxy;
 #[cfg(test)]
 mod tests;
 #[cfg(feature = "tokio")]
@@ -46,6 +52,7 @@ pub use blocking::{BlockingConnection, BlockingIo, BlockingTransport};
 pub use connect::Connection;
 pub use endpoint::{Endpoint, Scheme, UserEndpoint};
 pub use key::ConnKey;
+pub use proxy::{NoProxy, Proxies, Proxy, ProxyRefused};
 #[cfg(feature = "tokio")]
 pub use transport::{BoxIo, Io, Transport};
 
@@ -78,6 +85,8 @@ pub struct Ctx {
     transports: Arc<BTreeMap<String, Arc<dyn transport::DynTransport>>>,
     blocking_transports: Arc<BTreeMap<String, Arc<dyn blocking::DynBlockingTransport>>>,
     connect_timeout: Option<Duration>,
+    /// Proxy rules (none: connect directly); see proxy.rs.
+    proxies: Proxies,
 }
 
 impl fmt::Debug for Ctx {
@@ -97,6 +106,7 @@ impl fmt::Debug for Ctx {
                 &self.blocking_transports.keys().collect::<Vec<_>>(),
             )
             .field("connect_timeout", &self.connect_timeout)
+            .field("proxies", &self.proxies)
             .finish()
     }
 }
@@ -107,8 +117,11 @@ impl fmt::Debug for Ctx {
 pub struct ConnectionInfo {
     /// The endpoint that was reached.
     pub endpoint: Endpoint,
-    /// The peer's address, for TCP.
+    /// The peer's address, for TCP: the proxy's when `proxy` is set.
     pub peer_addr: Option<SocketAddr>,
+    /// The proxy the connection is tunnelled through (its URL without
+    /// credentials, `http://proxy.internal:3128`), if any.
+    pub proxy: Option<String>,
     /// Whether TLS is layered on the stream.
     pub tls: bool,
     /// The ALPN protocol the server picked, if any.
