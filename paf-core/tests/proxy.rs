@@ -12,9 +12,6 @@
 // test code too, and a failed unwrap is the test failing.
 #![allow(clippy::unwrap_used)]
 
-#[path = "common/tinyproxy.rs"]
-mod tinyproxy;
-
 use std::{
     collections::HashMap,
     io::{self, Read, Write},
@@ -27,7 +24,7 @@ use paf_core::{
     ctx::{Ctx, Endpoint, NoProxy, Proxies, Proxy, ProxyRefused, Scheme},
     tls, Error,
 };
-use tinyproxy::Tinyproxy;
+use paf_testkit::Tinyproxy;
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
     net::{TcpListener, TcpStream},

@@ -2,9 +2,6 @@
 //! loopback port with its own configuration and log in a temporary
 //! directory, killed when dropped.
 
-// Test code: a failed unwrap is the test failing.
-#![allow(clippy::unwrap_used)]
-
 use std::{
     io::ErrorKind,
     net::{SocketAddr, TcpListener, TcpStream},
@@ -13,8 +10,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// A running tinyproxy.
-pub(crate) struct Tinyproxy {
+/// A running tinyproxy, killed when dropped.
+pub struct Tinyproxy {
     child: Child,
     port: u16,
     log: PathBuf,
@@ -28,16 +25,11 @@ impl Drop for Tinyproxy {
     }
 }
 
-/// True when missing peers must fail the test instead of skipping it.
-pub(crate) fn peers_required() -> bool {
-    std::env::var("PAF_REQUIRE_PEERS").is_ok_and(|v| v == "1")
-}
-
 impl Tinyproxy {
     /// Starts one, asking for `BasicAuth user password` when `auth` is set.
     /// `None` (the test then passes with a note) when tinyproxy is not
     /// installed, unless `PAF_REQUIRE_PEERS=1`.
-    pub(crate) fn start(auth: Option<(&str, &str)>) -> Option<Tinyproxy> {
+    pub fn start(auth: Option<(&str, &str)>) -> Option<Tinyproxy> {
         let mut failure = String::new();
         // A port picked free may be taken before tinyproxy binds it: try
         // again with another then.
@@ -72,14 +64,7 @@ impl Tinyproxy {
             let mut child = match spawned {
                 Ok(child) => child,
                 Err(e) if e.kind() == ErrorKind::NotFound => {
-                    assert!(
-                        !peers_required(),
-                        "tinyproxy is not installed and PAF_REQUIRE_PEERS=1"
-                    );
-                    eprintln!(
-                        "note: skipping a proxy test: tinyproxy is not on PATH \
-                         (Debian: `apt-get install -y tinyproxy`)"
-                    );
+                    crate::skip_or_fail("tinyproxy", "Debian: `apt-get install -y tinyproxy`");
                     return None;
                 }
                 Err(e) => panic!("cannot start tinyproxy: {e}"),
@@ -115,12 +100,12 @@ impl Tinyproxy {
     }
 
     /// Its port on 127.0.0.1.
-    pub(crate) fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         self.port
     }
 
     /// Its URL, with credentials when given: `http://[userinfo@]127.0.0.1:P`.
-    pub(crate) fn url(&self, userinfo: Option<&str>) -> String {
+    pub fn url(&self, userinfo: Option<&str>) -> String {
         match userinfo {
             Some(info) => format!("http://{info}@127.0.0.1:{}", self.port),
             None => format!("http://127.0.0.1:{}", self.port),
@@ -128,13 +113,13 @@ impl Tinyproxy {
     }
 
     /// Its log so far.
-    pub(crate) fn log(&self) -> String {
+    pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Whether the log shows a CONNECT to `target` (`host:port`), waiting a
     /// little for the line to be written.
-    pub(crate) fn saw_connect(&self, target: &str) -> bool {
+    pub fn saw_connect(&self, target: &str) -> bool {
         let line = format!("CONNECT {target} HTTP/1.1");
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
