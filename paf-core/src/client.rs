@@ -118,6 +118,9 @@ pub struct Settings {
     pub pool_max_idle_per_endpoint: usize,
     /// Whether redirects are followed ([`crate::redirect`]).
     pub redirect: crate::redirect::Policy,
+    /// Which response codings are asked for and decoded
+    /// ([`crate::decompress`]): none by default.
+    pub decompress: crate::decompress::Codings,
 }
 
 impl Default for Settings {
@@ -133,6 +136,7 @@ impl Default for Settings {
             pool_idle_timeout: Duration::from_secs(90),
             pool_max_idle_per_endpoint: 32,
             redirect: crate::redirect::Policy::none(),
+            decompress: crate::decompress::Codings::none(),
         }
     }
 }
@@ -300,6 +304,18 @@ impl<C: FromSettings> Builder<C> {
     /// [`crate::redirect`]).
     pub fn redirect(mut self, policy: crate::redirect::Policy) -> Self {
         self.settings.redirect = policy;
+        self
+    }
+
+    /// Asks for these response codings and decodes them
+    /// ([`crate::decompress`]): none by default, so that a body comes as
+    /// it was sent (CoHTTP decodes nothing). `Codings::all()` is every
+    /// coding this build has (paf-core's features `gzip`, `deflate`,
+    /// `brotli`, `zstd`). The same on every engine: their own
+    /// decompression stays off. A request that sets its own
+    /// `Accept-Encoding` is left to negotiate for itself.
+    pub fn decompress(mut self, codings: crate::decompress::Codings) -> Self {
+        self.settings.decompress = codings;
         self
     }
 

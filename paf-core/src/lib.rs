@@ -51,6 +51,7 @@ pub mod blocking;
 pub mod body;
 pub mod client;
 pub mod ctx;
+pub mod decompress;
 pub mod error;
 pub mod http2;
 pub mod per_key;

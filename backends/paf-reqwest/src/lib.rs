@@ -226,6 +226,11 @@ fn build_engine(settings: &Settings, ctx: &Ctx, http1_only: bool) -> Result<reqw
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
+        // paf decodes (paf_core::decompress), whatever features reqwest has.
+        .no_gzip()
+        .no_brotli()
+        .no_zstd()
+        .no_deflate()
         .tcp_nodelay(true)
         .pool_idle_timeout(settings.pool_idle_timeout)
         .pool_max_idle_per_host(settings.pool_max_idle_per_endpoint)
@@ -238,6 +243,9 @@ fn build_engine(settings: &Settings, ctx: &Ctx, http1_only: bool) -> Result<reqw
     }
     if http1_only {
         builder = builder.http1_only();
+    }
+    if let Some(proxy) = ctx.proxy() {
+        builder = builder.proxy(reqwest_proxy(ctx, proxy, settings)?);
     }
     builder = match ctx.endpoint()? {
         Endpoint::Tcp { host: h, port: p } if h == host && p == port => builder,
@@ -259,6 +267,36 @@ fn build_engine(settings: &Settings, ctx: &Ctx, http1_only: bool) -> Result<reqw
     builder
         .build()
         .map_err(|e| Error::protocol("building the reqwest client", Some(Box::new(e))))
+}
+
+/// paf's proxy as reqwest's. paf has already decided that this context's
+/// connections go through it (NO_PROXY included: the engine is one per
+/// connection key, which names the proxy), so reqwest gets the proxy for
+/// every URL. reqwest tunnels https targets with CONNECT as paf does, but
+/// forwards http targets to the proxy in absolute form: the one difference
+/// from paf's other engines, which tunnel both.
+fn reqwest_proxy(
+    ctx: &Ctx,
+    proxy: &paf_core::ctx::Proxy,
+    settings: &Settings,
+) -> Result<reqwest::Proxy> {
+    if matches!(ctx.endpoint()?, Endpoint::TcpAddr(_)) {
+        // reqwest's address override is bypassed through a proxy (the proxy
+        // resolves the name): it would not go where the context says.
+        return Err(unsupported("a TCP address endpoint through a proxy"));
+    }
+    if settings.http2_prior_knowledge && ctx.scheme() != Some(Scheme::Https) {
+        return Err(unsupported("HTTP/2 prior knowledge through a proxy"));
+    }
+    let mut reqwest_proxy =
+        reqwest::Proxy::all(proxy.to_string()).map_err(|e| Error::InvalidUrl {
+            url: proxy.to_string(),
+            reason: e.to_string(),
+        })?;
+    if let (Some(user), Some(password)) = (proxy.username(), proxy.password()) {
+        reqwest_proxy = reqwest_proxy.basic_auth(user, password);
+    }
+    Ok(reqwest_proxy)
 }
 
 /// Turns reqwest's error into the paf variant a caller can act on.

@@ -129,8 +129,13 @@ impl<E: Engine> EngineClient<E> {
         );
         let _entered = span.enter();
         let settings = &self.inner.settings;
+        let decoding = crate::decompress::prepare(&mut request, settings.decompress);
         let ctx = settings.request_ctx(&mut request)?;
-        let result = self.inner.engine.send(settings, ctx, request);
+        let result = self
+            .inner
+            .engine
+            .send(settings, ctx, request)
+            .map(|response| decoding.decode_blocking(response));
         match &result {
             Ok(response) => {
                 span.record("status", response.status().as_u16());

@@ -237,6 +237,9 @@ impl<E: Engine> Shared<E> {
 
     async fn exchange(&self, mut request: Request<Body>, span: &Span) -> Result<Response<Body>> {
         let settings = &self.settings;
+        // Once per request sent (each redirect's included): asks for the
+        // codings, and decodes the answer last, above every other wrapper.
+        let decoding = crate::decompress::prepare(&mut request, settings.decompress);
         let ctx = settings.request_ctx(&mut request)?;
         let route = self.engine.route(settings, ctx, &mut request)?;
         let exchange = async {
@@ -252,7 +255,8 @@ impl<E: Engine> Shared<E> {
             .await?;
             Ok(settings.idle_bounded(response))
         };
-        with_timeout(settings.timeout, exchange).await
+        let response = with_timeout(settings.timeout, exchange).await?;
+        Ok(decoding.decode(response))
     }
 }
 
