@@ -5,7 +5,8 @@
 //! ```text
 //! cargo run -p paf-examples --example userspace_stack --features smoltcp
 //!
-//! # Throughput, in-memory stack against loopback TCP (256 MiB per run):
+//! # Throughput, in-memory stack against loopback TCP (256 MiB per run,
+//! # socket buffers and so windows of 1 MiB unless --buffer KIB says):
 //! cargo run --release -p paf-examples --example userspace_stack --features smoltcp -- --bench 256
 //!
 //! # The server on a TAP device instead (Linux, root), reached by curl:
@@ -55,19 +56,22 @@ fn zeros(len: u64) -> Body {
     Body::from_stream_sized(futures_util::stream::iter(chunks), len)
 }
 
-/// Two stacks on an in-memory link: 10.0.0.1 and 10.0.0.2.
-fn stacks() -> Result<(Stack, Stack), Error> {
+/// Socket buffers of the demo and the benchmark, and so their windows: the
+/// link is fast, and a window is what one connection has in flight.
+const BUFFER_KIB: usize = 1024;
+
+/// Two stacks on an in-memory link: 10.0.0.1 and 10.0.0.2, with socket
+/// buffers of `buffer_kib` KiB.
+fn stacks(buffer_kib: usize) -> Result<(Stack, Stack), Error> {
     let (a, b) = MemoryDevice::pair();
-    // 1 MiB windows: the link is fast, and a window is what one
-    // connection has in flight.
-    let config = |ip| Config::new(ip, 24).buffer_size(1 << 20);
+    let config = |ip| Config::new(ip, 24).buffer_size(buffer_kib.saturating_mul(1024));
     let server = Stack::new(a, config(Ipv4Addr::new(10, 0, 0, 1)))?;
     let client = Stack::new(b, config(Ipv4Addr::new(10, 0, 0, 2)))?;
     Ok((server, client))
 }
 
 async fn demo() -> Result<(), Error> {
-    let (server_stack, client_stack) = stacks()?;
+    let (server_stack, client_stack) = stacks(BUFFER_KIB)?;
     let running = Server::new(hello).serve(server_stack.listen(80)?);
     let url = running.url().unwrap_or_default();
     println!("server on the first stack at {url}");
@@ -146,15 +150,15 @@ fn mb_per_s(bytes: u64, took: Duration) -> f64 {
 /// contention.
 const RUNS: usize = 3;
 
-async fn bench(mib: u64) -> Result<(), Error> {
+async fn bench(mib: u64, buffer_kib: usize) -> Result<(), Error> {
     let len = mib << 20;
     println!(
-        "moving {mib} MiB, best of {RUNS} runs \
+        "moving {mib} MiB, best of {RUNS} runs, {buffer_kib} KiB smoltcp buffers \
          (build with --release for figures that mean something)"
     );
 
     // Raw TCP: one stream, writer and reader in this process.
-    let (server_stack, client_stack) = stacks()?;
+    let (server_stack, client_stack) = stacks(buffer_kib)?;
     let mut smol_listener = server_stack.listen(9)?;
     let kernel_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let kernel_addr = kernel_listener.local_addr()?;
@@ -237,7 +241,12 @@ struct Args {
     gateway: Option<Ipv4Addr>,
     port: u16,
     bench: Option<u64>,
+    buffer_kib: usize,
 }
+
+/// What the arguments may be.
+const USAGE: &str = "expected --bench MIB [--buffer KIB], or --tap NAME \
+                     [--addr IP/PREFIX] [--gateway IP] [--port N]";
 
 fn parse_args() -> Result<Args, Error> {
     let mut args = Args {
@@ -246,6 +255,7 @@ fn parse_args() -> Result<Args, Error> {
         gateway: None,
         port: 80,
         bench: None,
+        buffer_kib: BUFFER_KIB,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -263,13 +273,8 @@ fn parse_args() -> Result<Args, Error> {
             "--gateway" => args.gateway = Some(value()?.parse()?),
             "--port" => args.port = value()?.parse()?,
             "--bench" => args.bench = Some(value()?.parse()?),
-            other => {
-                return Err(format!(
-                    "unknown argument {other:?}; expected --bench MIB, or --tap NAME \
-                     [--addr IP/PREFIX] [--gateway IP] [--port N]"
-                )
-                .into())
-            }
+            "--buffer" => args.buffer_kib = value()?.parse()?,
+            other => return Err(format!("unknown argument {other:?}; {USAGE}").into()),
         }
     }
     Ok(args)
@@ -278,7 +283,7 @@ fn parse_args() -> Result<Args, Error> {
 async fn run() -> Result<(), Error> {
     let args = parse_args()?;
     if let Some(mib) = args.bench {
-        return bench(mib).await;
+        return bench(mib, args.buffer_kib).await;
     }
     if args.tap.is_some() {
         return serve_tap(&args).await;

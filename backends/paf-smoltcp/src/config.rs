@@ -29,18 +29,12 @@ pub struct Config {
     pub(crate) connect_timeout: Duration,
 }
 
-/// The send buffer: what one connection can have written and not yet
-/// acknowledged.
-const DEFAULT_SEND_BUFFER: usize = 256 * 1024;
-/// The largest receive buffer, and so window: 64 KiB, which needs no window
-/// scaling. smoltcp 0.12 rounds a scaled window down, so the window it
-/// advertises can end a few bytes before the one it advertised just before;
-/// a peer that sent up to the earlier end in good faith then makes smoltcp
-/// 0.12 panic (smoltcp issue 1048, fixed in 0.13, which needs Rust 1.91).
-/// An unscaled window never shrinks.
-const MAX_WINDOW: usize = 65535;
-/// smoltcp takes a send buffer of any size; past 1 GiB is surely a mistake.
-const MAX_BUFFER: usize = 1 << 30;
+/// The send and receive buffers of a socket unless configured: 256 KiB, a
+/// window that keeps a fast link busy without much memory per connection.
+const DEFAULT_BUFFER: usize = 256 * 1024;
+/// The largest buffer. smoltcp panics on a receive buffer over 1 GiB, and
+/// one of exactly 1 GiB would take a window scale of 15, past TCP's 14.
+const MAX_BUFFER: usize = (1 << 30) - 1;
 /// Below one full-size Ethernet segment the window would stall the sender.
 const MIN_BUFFER: usize = 2048;
 
@@ -48,16 +42,16 @@ impl Config {
     /// A stack at `address`, on a network of `prefix_len` bits (24 for a
     /// /24). Defaults: no gateway (only the local network is reachable), a
     /// locally administered MAC address made from the IP address (Ethernet
-    /// devices only), a 256 KiB send buffer and a 64 KiB receive buffer per
-    /// socket, a backlog of 32, and 30 s to connect.
+    /// devices only), 256 KiB send and receive buffers per socket, a
+    /// backlog of 32, and 30 s to connect.
     pub fn new(address: Ipv4Addr, prefix_len: u8) -> Self {
         Config {
             address,
             prefix_len,
             gateway: None,
             mac: None,
-            rx_buffer: MAX_WINDOW,
-            tx_buffer: DEFAULT_SEND_BUFFER,
+            rx_buffer: DEFAULT_BUFFER,
+            tx_buffer: DEFAULT_BUFFER,
             backlog: 32,
             connect_timeout: Duration::from_secs(30),
         }
@@ -76,20 +70,19 @@ impl Config {
         self
     }
 
-    /// The send buffer of every TCP socket, in bytes, and its receive
-    /// buffer up to 64 KiB (65535 bytes).
+    /// The send and receive buffers of every TCP socket, in bytes (from 2
+    /// KiB to just under 1 GiB).
     ///
     /// The receive buffer is the window the peer may fill before it waits
     /// for the reader, so it bounds one connection's throughput at about
-    /// `window / round-trip time`; it stays within 64 KiB because a larger
-    /// one needs window scaling, which smoltcp 0.12 gets wrong in a way a
-    /// peer can turn into a panic of the stack (see the crate docs). On the
-    /// in-memory link, 64 KiB windows still move gigabytes a second.
+    /// `window / round-trip time`; windows over 64 KiB are advertised with
+    /// TCP window scaling. The send buffer is what a writer can have handed
+    /// over and not yet seen acknowledged.
     ///
     /// Memory is taken per socket, including the [backlog](Config::backlog)'s
     /// listening sockets (pages are touched only once data passes).
     pub fn buffer_size(mut self, bytes: usize) -> Self {
-        self.rx_buffer = bytes.min(MAX_WINDOW);
+        self.rx_buffer = bytes;
         self.tx_buffer = bytes;
         self
     }
@@ -167,7 +160,8 @@ mod tests {
     fn nonsense_is_refused_with_the_reason() {
         let base = Config::new(Ipv4Addr::new(10, 0, 0, 1), 24);
         let big = base.clone().buffer_size(1 << 20);
-        assert_eq!((big.rx_buffer, big.tx_buffer), (65535, 1 << 20));
+        assert_eq!((big.rx_buffer, big.tx_buffer), (1 << 20, 1 << 20));
+        assert!(base.clone().buffer_size(1 << 30).check().is_err());
         let err = base.clone().buffer_size(10).check().unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert!(err.to_string().contains("10 bytes"), "{err}");

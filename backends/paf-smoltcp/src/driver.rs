@@ -7,8 +7,9 @@ use std::{future::poll_fn, sync::Arc, time::Duration};
 
 use crate::{device::Device, stack::Shared};
 
-/// Polls in a row while smoltcp has more to send at once (it sends one
-/// segment per socket per poll), before letting the runtime's other tasks
+/// Polls in a row while smoltcp has more to do at once (a poll sends all it
+/// can, but the device may have had no room, and what `housekeep` closed or
+/// reset has a segment to send), before letting the runtime's other tasks
 /// run.
 const BUSY_POLLS: usize = 64;
 
@@ -97,8 +98,8 @@ struct Down<'a> {
 impl Drop for Down<'_> {
     fn drop(&mut self) {
         let reason = if std::thread::panicking() {
-            // smoltcp 0.12 panics on some segments a peer may send (see
-            // `Config::buffer_size`): the stack stops, the process goes on.
+            // A panic in smoltcp (or in the device): the stack stops, the
+            // process goes on.
             "it panicked (see the panic message)".to_string()
         } else {
             std::mem::take(&mut self.reason)

@@ -65,26 +65,22 @@
 //! - any [`smoltcp::phy::Device`]: implement [`Device`] (one readiness
 //!   method), or wrap it in [`Polled`] to try it at a fixed interval.
 //!
-//! Throughput is decided by the windows ([`Config::buffer_size`]) and the
-//! link's MTU: the in-memory link carries 64 KiB packets by default and
-//! moves gigabytes a second.
+//! Throughput is decided by the windows ([`Config::buffer_size`], scaled
+//! past 64 KiB) and the link's MTU: the in-memory link carries 64 KiB
+//! packets by default and moves gigabytes a second.
 //!
 //! # What it does not do
-//! IPv4 only; no DNS (endpoints are addresses); TCP only. A TAP device is
-//! not `Send` (smoltcp's type), so its stack runs on a thread of its own
-//! ([`Stack::on_thread`]).
+//! IPv4 only; no DNS (endpoints are addresses); TCP only (it answers pings,
+//! no more). A TAP device is not `Send` (smoltcp's type), so its stack runs
+//! on a thread of its own ([`Stack::on_thread`]).
 //!
-//! # smoltcp 0.12
-//! smoltcp 0.12 is the last release that builds with the workspace's Rust
-//! 1.88. Later releases fix panics that a misbehaving peer can cause in
-//! 0.12: data sent beyond the advertised window (smoltcp issue 1048), a
-//! SYN from the unspecified address. Such a panic stops the stack: its
-//! streams and listeners fail with [`std::io::ErrorKind::NotConnected`],
-//! and the process goes on. The stack itself never shrinks its window
-//! (windows stay within 64 KiB, unscaled), so well-behaved peers, paf-smoltcp
-//! among them, never meet that case. smoltcp 0.12 also sends no zero-window
-//! probes: on a lossy link, a lost window update can stall a connection
-//! whose reader had let its window fill.
+//! # smoltcp
+//! The stack is smoltcp 0.14, which needs Rust 1.91: this crate's
+//! rust-version, above the 1.88 of the rest of paf. It drops or trims what
+//! a peer sends outside the advertised window, and probes a zero window, so
+//! a lost window update does not stall a connection. Should smoltcp panic
+//! all the same, the panic stops the stack, not the process: its streams
+//! and listeners fail with [`std::io::ErrorKind::NotConnected`].
 //!
 //! # Features
 //! - `tap`: `TapDevice` and `Stack::tap`, a stack on a Linux TAP interface.
