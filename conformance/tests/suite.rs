@@ -65,6 +65,7 @@ struct Settings {
     response_head_timeout: Option<Duration>,
     body_idle_timeout: Option<Duration>,
     redirect: Policy,
+    decompress: paf_core::decompress::Codings,
 }
 
 impl Settings {
@@ -83,7 +84,7 @@ impl Settings {
         if let Some(t) = self.body_idle_timeout {
             b = b.body_idle_timeout(t);
         }
-        b.build()
+        b.decompress(self.decompress).build()
     }
 }
 
@@ -983,6 +984,95 @@ case!(gzip_body_is_not_decoded, |t, b| {
     Ok(Support::Pass)
 });
 
+case!(gzip_body_is_decoded_when_asked, |t, b| {
+    let settings = Settings {
+        decompress: paf_core::decompress::Codings::all(),
+        ..Settings::default()
+    };
+    let resp = ok(b, &settings, Req::get(t.scripted("/gzip"))).await?;
+    check!(resp.text() == "hello", "body {:?}", resp.body);
+    check!(
+        resp.header("content-encoding").is_empty() && resp.header("content-length").is_empty(),
+        "the encoded body's headers stayed: {:?}",
+        resp.headers
+    );
+    Ok(Support::Pass)
+});
+
+/// A tinyproxy of the case's own, or the reason there is none.
+fn tinyproxy(auth: Option<(&str, &str)>) -> Result<paf_testkit::Tinyproxy, String> {
+    paf_testkit::Tinyproxy::start(auth).ok_or_else(|| "tinyproxy is not installed".to_string())
+}
+
+/// Settings whose context goes through `proxy` (and trusts the test CA).
+fn through(t: &Target, proxy: &str) -> Settings {
+    let mut settings = t.tls_settings();
+    settings.ctx = settings
+        .ctx
+        .with_proxy(paf_core::ctx::Proxy::all(proxy).unwrap());
+    settings
+}
+
+case!(proxy_reaches_http_and_https_targets, |t, b| {
+    let proxy = tinyproxy(None)?;
+    let settings = through(t, &proxy.url(None));
+    for url in [t.url("/echo"), t.https("/echo")] {
+        let resp = ok(b, &settings, Req::get(url.clone())).await?;
+        check!(resp.status == 200, "{url}: status {}", resp.status);
+        check!(
+            resp.header("x-method") == "GET",
+            "{url}: {:?}",
+            resp.header("x-method")
+        );
+    }
+    // Both went through the proxy: https by CONNECT on every engine.
+    let tls_port = t.tls.port();
+    check!(
+        proxy.saw_connect(&format!("127.0.0.1:{tls_port}")),
+        "the proxy saw no CONNECT to the TLS port; log:\n{}",
+        proxy.log()
+    );
+    check!(
+        proxy
+            .log()
+            .contains(&format!("127.0.0.1:{}", t.plain.port())),
+        "the proxy never saw the plain target; log:\n{}",
+        proxy.log()
+    );
+    Ok(Support::Pass)
+});
+
+case!(
+    proxy_credentials_are_sent_and_a_refusal_is_an_error,
+    |t, b| {
+        let proxy = tinyproxy(Some(("paf", "s3cret")))?;
+        let good = through(t, &proxy.url(Some("paf:s3cret")));
+        let resp = ok(b, &good, Req::get(t.https("/echo"))).await?;
+        check!(resp.status == 200, "status {}", resp.status);
+        let bad = through(t, &proxy.url(Some("paf:wrong")));
+        let e = err(b, &bad, Req::get(t.https("/echo"))).await?;
+        check!(e.is_connect(), "a refused tunnel is a connect error: {e:?}");
+        Ok(Support::Pass)
+    }
+);
+
+case!(no_proxy_hosts_go_direct, |t, b| {
+    let proxy = tinyproxy(None)?;
+    let mut settings = t.tls_settings();
+    let rule = paf_core::ctx::Proxy::all(&proxy.url(None))
+        .unwrap()
+        .with_no_proxy(paf_core::ctx::NoProxy::parse("127.0.0.1"));
+    settings.ctx = settings.ctx.with_proxy(rule);
+    let resp = ok(b, &settings, Req::get(t.https("/echo"))).await?;
+    check!(resp.status == 200, "status {}", resp.status);
+    check!(
+        !proxy.log().contains(&format!("127.0.0.1:{}", t.tls.port())),
+        "NO_PROXY was not honoured; log:\n{}",
+        proxy.log()
+    );
+    Ok(Support::Pass)
+});
+
 /// "hello" compressed by gzip.
 const GZIP_HELLO: &[u8] = &[
     0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x07,
@@ -1642,6 +1732,19 @@ const CASES: &[(&str, Case)] = &[
     ),
     ("redirect_limit_is_an_error", redirect_limit_is_an_error),
     ("gzip_body_is_not_decoded", gzip_body_is_not_decoded),
+    (
+        "gzip_body_is_decoded_when_asked",
+        gzip_body_is_decoded_when_asked,
+    ),
+    (
+        "proxy_reaches_http_and_https_targets",
+        proxy_reaches_http_and_https_targets,
+    ),
+    (
+        "proxy_credentials_are_sent_and_a_refusal_is_an_error",
+        proxy_credentials_are_sent_and_a_refusal_is_an_error,
+    ),
+    ("no_proxy_hosts_go_direct", no_proxy_hosts_go_direct),
     (
         "connection_refused_is_a_connect_error",
         connection_refused_is_a_connect_error,
