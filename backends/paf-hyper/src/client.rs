@@ -68,12 +68,13 @@ impl std::fmt::Debug for HyperEngine {
     }
 }
 
-/// What a request goes through: its context and the key of the
-/// connections that may carry it.
+/// What a request goes through: its context, and the route it resolved
+/// once (endpoint, proxy, TLS, and the key of the connections that may
+/// carry it).
 #[derive(Debug)]
 pub struct Route {
     ctx: Ctx,
-    key: ConnKey,
+    plan: paf_core::ctx::Route,
 }
 
 impl Engine for HyperEngine {
@@ -91,8 +92,8 @@ impl Engine for HyperEngine {
     }
 
     fn route(&self, _: &Settings, ctx: Ctx, _: &mut Request<Body>) -> Result<Route> {
-        let key = ctx.key()?;
-        Ok(Route { ctx, key })
+        let plan = ctx.resolve()?;
+        Ok(Route { ctx, plan })
     }
 
     async fn attempt(
@@ -116,7 +117,7 @@ async fn attempt(
     mut request: Request<Body>,
     reuse: bool,
 ) -> std::result::Result<Response<Body>, Failed> {
-    let key = route.key.clone();
+    let key = route.plan.key().clone();
     let head_limit = settings.response_head_timeout;
 
     let shared = if reuse { pool.shared_h2(&key) } else { None };
@@ -150,7 +151,7 @@ async fn attempt(
         }
     }
 
-    let connection = route.ctx.connect().await?;
+    let connection = route.ctx.connect_via(&route.plan).await?;
     let info = connection.info;
     let io = TokioIo::new(connection.io);
     let h2 = info.is_h2() || (settings.http2_prior_knowledge && !info.tls);

@@ -220,7 +220,7 @@ impl UreqEngine {
         self.agents.get_or_try_insert_with(key, || {
             Ok(Agent::with_parts(
                 self.config.clone(),
-                CtxConnector::new(ctx.clone()),
+                CtxConnector::new(ctx.clone())?,
                 CtxResolver,
             ))
         })

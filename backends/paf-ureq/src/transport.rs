@@ -16,7 +16,7 @@ use std::{
 
 use paf_core::{
     client::closed_by_peer,
-    ctx::{BlockingIo, ConnectionInfo},
+    ctx::{BlockingIo, ConnectionInfo, Route},
     error::TimeoutKind,
     Ctx, Error,
 };
@@ -30,15 +30,18 @@ use ureq::{
     },
 };
 
-/// Opens every connection of one agent through the context that agent is for.
+/// Opens every connection of one agent through the context that agent is
+/// for, along the route it resolved once.
 #[derive(Debug)]
 pub(crate) struct CtxConnector {
     ctx: Ctx,
+    route: Route,
 }
 
 impl CtxConnector {
-    pub(crate) fn new(ctx: Ctx) -> Self {
-        CtxConnector { ctx }
+    pub(crate) fn new(ctx: Ctx) -> paf_core::Result<Self> {
+        let route = ctx.resolve()?;
+        Ok(CtxConnector { ctx, route })
     }
 }
 
@@ -54,14 +57,12 @@ impl Connector for CtxConnector {
         // is shorter than the context's own connect timeout.
         let budget = remaining(details.timeout)?;
         let bounded_by_budget =
-            budget.filter(|left| self.ctx.connect_timeout().is_none_or(|own| own > *left));
+            budget.filter(|left| self.route.connect_timeout().is_none_or(|own| own > *left));
         let connected = match bounded_by_budget {
             Some(left) => self
                 .ctx
-                .clone()
-                .with_connect_timeout(left)
-                .connect_blocking(),
-            None => self.ctx.connect_blocking(),
+                .connect_blocking_via(&self.route.clone().with_connect_timeout(left)),
+            None => self.ctx.connect_blocking_via(&self.route),
         };
         let connection = match connected {
             Ok(connection) => connection,

@@ -14,9 +14,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use rustls::{pki_types::ServerName, ClientConnection, StreamOwned};
+use rustls::{ClientConnection, StreamOwned};
 
-use super::{ConnectionInfo, Ctx, Endpoint};
+use super::{ConnectionInfo, Ctx, Endpoint, Route};
 use crate::{
     error::{Error, Result, TimeoutKind},
     tls,
@@ -120,33 +120,48 @@ impl Ctx {
     /// settings as [`Ctx::connect`]. The connect timeout bounds the TCP
     /// connect and, on TCP and Unix streams, the TLS handshake.
     pub fn connect_blocking(&self) -> Result<BlockingConnection> {
-        let endpoint = self.endpoint()?;
+        self.connect_blocking_via(&self.resolve()?)
+    }
+
+    /// [`Ctx::connect_via`] for blocking engines: connects along a route
+    /// this context resolved ([`Ctx::resolve`]).
+    pub fn connect_blocking_via(&self, route: &Route) -> Result<BlockingConnection> {
+        // The blocking opens read the limit from the context (each socket
+        // connect is bounded by it): a route given another one (a caller's
+        // remaining budget) connects through a context that says so.
+        if let Some(limit) = route
+            .connect_timeout
+            .filter(|limit| Some(*limit) != self.connect_timeout)
+        {
+            return self
+                .clone()
+                .with_connect_timeout(limit)
+                .connect_blocking_via(route);
+        }
+        let endpoint = &route.endpoint;
         let started = Instant::now();
         // A TCP endpoint may be reached through a proxy's tunnel (proxy.rs).
-        let proxy = self.proxy_for(&endpoint);
-        let (mut io, peer_addr) = match proxy {
-            Some(proxy) => self.open_through_blocking(proxy, &endpoint, started)?,
-            None => self.open_blocking(&endpoint)?,
+        let (mut io, peer_addr) = match &route.proxy {
+            Some(proxy) => self.open_through_blocking(proxy, endpoint, started)?,
+            None => self.open_blocking(endpoint)?,
         };
         let mut info = ConnectionInfo {
-            endpoint,
+            endpoint: endpoint.clone(),
             peer_addr,
             tls: false,
             alpn: None,
-            proxy: proxy.map(ToString::to_string),
+            proxy: route.proxy.as_ref().map(ToString::to_string),
         };
-        if !self.tls_enabled() {
+        let Some(plan) = &route.tls else {
             return Ok(BlockingConnection { io, info });
-        }
-        let name = self.server_name()?.to_string();
+        };
         let tls_error = |source: crate::BoxError| Error::Tls {
-            server_name: name.clone(),
+            server_name: plan.name.clone(),
             source,
         };
-        let server_name = ServerName::try_from(name.clone()).map_err(|e| tls_error(Box::new(e)))?;
-        let mut conn = ClientConnection::new(self.tls_config_with_alpn(), server_name)
+        let mut conn = ClientConnection::new(plan.config.clone(), plan.server_name.clone())
             .map_err(|e| tls_error(Box::new(e)))?;
-        if let Some(limit) = self.connect_timeout {
+        if let Some(limit) = route.connect_timeout {
             let left = limit
                 .saturating_sub(started.elapsed())
                 .max(Duration::from_millis(1));
@@ -162,7 +177,7 @@ impl Ctx {
                 ) {
                     return Err(Error::Timeout {
                         what: TimeoutKind::Connect,
-                        after: self.connect_timeout.unwrap_or_default(),
+                        after: route.connect_timeout.unwrap_or_default(),
                     });
                 }
                 return Err(tls_error(tls::rustls_cause(e)));

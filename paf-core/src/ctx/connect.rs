@@ -3,9 +3,7 @@
 
 use std::{fmt, io, net::SocketAddr};
 
-use rustls::pki_types::ServerName;
-
-use super::{wrong_endpoint_type, BoxIo, ConnectionInfo, Ctx, Endpoint};
+use super::{wrong_endpoint_type, BoxIo, ConnectionInfo, Ctx, Endpoint, Route};
 use crate::{
     error::{Error, Result, TimeoutKind},
     tls,
@@ -29,11 +27,19 @@ impl fmt::Debug for Connection {
 
 impl Ctx {
     /// Connects: picks the endpoint, opens the transport, and layers TLS on
-    /// top when the context asks for it.
+    /// top when the context asks for it ([`Ctx::resolve`], then
+    /// [`Ctx::connect_via`]).
     pub async fn connect(&self) -> Result<Connection> {
-        let endpoint = self.endpoint()?;
-        let attempt = self.connect_to(endpoint);
-        match self.connect_timeout {
+        self.connect_via(&self.resolve()?).await
+    }
+
+    /// Connects along a route this context resolved ([`Ctx::resolve`]):
+    /// the endpoint (through the route's proxy, if any), then TLS, within
+    /// the route's connect limit. A backend resolves once per request and
+    /// connects as often as it needs.
+    pub async fn connect_via(&self, route: &Route) -> Result<Connection> {
+        let attempt = self.connect_to(route);
+        match route.connect_timeout {
             Some(after) => {
                 tokio::time::timeout(after, attempt)
                     .await
@@ -46,33 +52,28 @@ impl Ctx {
         }
     }
 
-    async fn connect_to(&self, endpoint: Endpoint) -> Result<Connection> {
+    async fn connect_to(&self, route: &Route) -> Result<Connection> {
+        let endpoint = &route.endpoint;
         // A TCP endpoint may be reached through a proxy's tunnel (proxy.rs).
-        let proxy = self.proxy_for(&endpoint);
-        let (io, peer_addr) = match proxy {
-            Some(proxy) => self.open_through(proxy, &endpoint).await?,
-            None => self.open(&endpoint).await?,
+        let (io, peer_addr) = match &route.proxy {
+            Some(proxy) => self.open_through(proxy, endpoint).await?,
+            None => self.open(endpoint).await?,
         };
         let mut info = ConnectionInfo {
-            endpoint,
+            endpoint: endpoint.clone(),
             peer_addr,
             tls: false,
             alpn: None,
-            proxy: proxy.map(ToString::to_string),
+            proxy: route.proxy.as_ref().map(ToString::to_string),
         };
-        if !self.tls_enabled() {
+        let Some(plan) = &route.tls else {
             return Ok(Connection { io, info });
-        }
-        let name = self.server_name()?.to_string();
-        let server_name = ServerName::try_from(name.clone()).map_err(|e| Error::Tls {
-            server_name: name.clone(),
-            source: Box::new(e),
-        })?;
-        let stream = tokio_rustls::TlsConnector::from(self.tls_config_with_alpn())
-            .connect(server_name, io)
+        };
+        let stream = tokio_rustls::TlsConnector::from(plan.config.clone())
+            .connect(plan.server_name.clone(), io)
             .await
             .map_err(|e| Error::Tls {
-                server_name: name,
+                server_name: plan.name.clone(),
                 source: tls::rustls_cause(e),
             })?;
         info.tls = true;

@@ -40,6 +40,7 @@ mod blocking;
 mod connect;
 mod endpoint;
 mod key;
+mod route;
 // Proxies (CONNECT tunnels): see proxy.rs.
 mod proxy;
 #[cfg(test)]
@@ -52,6 +53,7 @@ pub use blocking::{BlockingConnection, BlockingIo, BlockingTransport};
 pub use connect::Connection;
 pub use endpoint::{Endpoint, Scheme, UserEndpoint};
 pub use key::ConnKey;
+pub use route::Route;
 pub use proxy::{NoProxy, Proxies, Proxy, ProxyRefused};
 #[cfg(feature = "tokio")]
 pub use transport::{BoxIo, Io, Transport};
