@@ -50,6 +50,7 @@ use paf_core::{
     ctx::{ConnKey, Endpoint, Scheme},
     error::{find_cause, ProtocolKind, TimeoutKind},
     per_key::PerKey,
+    url::Url,
     Body, Ctx, Error, Result,
 };
 
@@ -75,6 +76,10 @@ pub type ClientBuilder = Builder<Client>;
 /// pool, at most 64 of them.
 pub struct ReqwestEngine {
     engines: PerKey<(ConnKey, bool), reqwest::Client>,
+    /// The parsed `scheme://authority/` of the URLs seen: a request's URL
+    /// is this with its path and query set, instead of its `http::Uri`
+    /// printed and parsed again whole (host parsing included) every time.
+    bases: PerKey<(bool, http::uri::Authority), Url>,
 }
 
 impl std::fmt::Debug for ReqwestEngine {
@@ -92,12 +97,14 @@ impl Engine for ReqwestEngine {
     fn new(_: &Settings) -> Self {
         ReqwestEngine {
             engines: PerKey::new(MAX_ENGINES),
+            bases: PerKey::new(MAX_ENGINES),
         }
     }
 
     fn route(&self, settings: &Settings, ctx: Ctx, request: &mut Request<Body>) -> Result<Route> {
         let http1_only = host_needs_http1(settings, &ctx, request)?;
         Ok(Route {
+            base: self.base(request.uri())?,
             engine: self.engine(settings, &ctx, http1_only)?,
             connect_timeout: ctx.connect_timeout(),
             endpoint: ctx.endpoint()?,
@@ -120,6 +127,8 @@ impl Engine for ReqwestEngine {
 /// its errors are reported against.
 #[derive(Debug)]
 pub struct Route {
+    /// The request URL's `scheme://authority/`, parsed.
+    base: Url,
     engine: reqwest::Client,
     connect_timeout: Option<Duration>,
     endpoint: Endpoint,
@@ -134,8 +143,15 @@ impl Route {
     ) -> std::result::Result<Response<Body>, Failed> {
         let (parts, body) = request.into_parts();
         let (body, sent) = body.track_sent();
-        let request = Request::from_parts(parts, reqwest::Body::wrap(body));
-        let request = reqwest::Request::try_from(request).map_err(|e| self.failed(e))?;
+        let mut url = self.base.clone();
+        if let Some(path_and_query) = parts.uri.path_and_query() {
+            url.set_path(path_and_query.path());
+            url.set_query(path_and_query.query());
+        }
+        let mut request = reqwest::Request::new(parts.method, url);
+        *request.headers_mut() = parts.headers;
+        *request.version_mut() = parts.version;
+        *request.body_mut() = Some(reqwest::Body::wrap(body));
         let head = async { Ok(self.engine.execute(request).await) };
         let response = response_head(settings.response_head_timeout, sent, head)
             .await?
@@ -191,6 +207,28 @@ fn unsupported(feature: impl Into<String>) -> Error {
 }
 
 impl ReqwestEngine {
+    /// The parsed `scheme://authority/` of `uri`, from the cache.
+    fn base(&self, uri: &http::Uri) -> Result<Url> {
+        let invalid = |reason: String| Error::InvalidUrl {
+            url: uri.to_string(),
+            reason,
+        };
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(invalid("not an http:// or https:// URL".into())),
+        };
+        let authority = uri
+            .authority()
+            .ok_or_else(|| invalid("no host".into()))?
+            .clone();
+        self.bases
+            .get_or_try_insert_with((https, authority.clone()), || {
+                let scheme = if https { "https" } else { "http" };
+                Url::parse(&format!("{scheme}://{authority}/")).map_err(|e| invalid(e.to_string()))
+            })
+    }
+
     fn engine(&self, settings: &Settings, ctx: &Ctx, http1_only: bool) -> Result<reqwest::Client> {
         self.engines
             .get_or_try_insert_with((ctx.key()?, http1_only), || {
