@@ -63,4 +63,4 @@ pub mod tower;
 pub mod upgrade;
 
 pub use client::{Client, ClientBuilder, HyperEngine};
-pub use server::{Running, Server, ServerBuilder, StopHandle};
+pub use server::{AccessLog, AccessLogWriter, AccessRecord, Running, Server, ServerBuilder, StopHandle};

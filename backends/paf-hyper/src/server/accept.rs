@@ -6,7 +6,7 @@ use std::{io, time::Duration};
 
 use paf_core::server::Listener;
 use tokio::{sync::watch, sync::OwnedSemaphorePermit, task::JoinSet, time::Instant};
-use tracing::{debug, warn};
+use tracing::{debug, warn, Instrument};
 
 use super::{
     running::{stopped, StopSignal},
@@ -48,13 +48,26 @@ pub(super) async fn accept_loop<L: Listener>(
                     };
                     let server = server.clone();
                     let stop = connection_stop.clone();
+                    let span = server.connection_span(&peer);
                     // Boxed: a connection's future is large (TLS, hyper's
                     // connection, the watch), and spawning moves it by value
-                    // several times; a box is moved instead.
-                    connections.spawn(Box::pin(async move {
-                        server.serve_io(io, peer, stop).await;
-                        drop(slot);
-                    }));
+                    // several times; a box is moved instead. Made where it
+                    // is boxed: one copy of it less.
+                    if span.is_disabled() {
+                        connections.spawn(Box::pin(async move {
+                            server.serve_io(io, peer, stop, span).await;
+                            drop(slot);
+                        }));
+                    } else {
+                        let traced = span.clone();
+                        connections.spawn(Box::pin(
+                            async move {
+                                server.serve_io(io, peer, stop, span).await;
+                                drop(slot);
+                            }
+                            .instrument(traced),
+                        ));
+                    }
                 }
                 // The peer gave up before we took it: nothing to wait for.
                 Err(e) if is_about_one_connection(&e) => {

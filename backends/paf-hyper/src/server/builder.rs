@@ -9,7 +9,7 @@ use paf_core::server::{ConnectionHook, DefaultErrorHandler, ErrorHandler, Handle
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
-use super::{Inner, Server};
+use super::{AccessLog, Inner, Server};
 
 const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -124,6 +124,7 @@ pub struct ServerBuilder {
     tls: Option<Arc<rustls::ServerConfig>>,
     error_handler: Box<dyn ErrorHandler>,
     hook: Option<Arc<dyn ConnectionHook>>,
+    access_log: Option<Arc<dyn AccessLog>>,
     limits: Limits,
 }
 
@@ -133,6 +134,7 @@ impl Default for ServerBuilder {
             tls: None,
             error_handler: Box::new(DefaultErrorHandler),
             hook: None,
+            access_log: None,
             limits: Limits::default(),
         }
     }
@@ -142,6 +144,7 @@ impl fmt::Debug for ServerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerBuilder")
             .field("tls", &self.tls.is_some())
+            .field("access_log", &self.access_log.is_some())
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
@@ -168,6 +171,33 @@ impl ServerBuilder {
     /// [`ConnInfo::id`](paf_core::server::ConnInfo::id) is its connection's.
     pub fn connection_hook(mut self, hook: impl ConnectionHook) -> Self {
         self.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Hands each request, once its response is done, to `log` as an
+    /// [`AccessRecord`](super::AccessRecord), whose `Display` is a line of
+    /// the Combined Log Format (path without the query, time in UTC):
+    ///
+    /// ```text
+    /// 127.0.0.1 - - [01/Dec/2026:10:00:00 +0000] "GET /path HTTP/1.1" 200 1234 "-" "curl/8.0"
+    /// ```
+    ///
+    /// Give it an [`AccessLogWriter`](super::AccessLogWriter) to write these
+    /// lines to stdout or a file, or a closure to route, filter or format
+    /// the records yourself. Default: none (the same requests are logged
+    /// with `tracing` at `debug`, see [the module docs](super#logging)).
+    /// Requests hyper answers by itself (400, 431 for a malformed head, see
+    /// below) never reach it.
+    ///
+    /// ```
+    /// use paf_hyper::server::{AccessLogWriter, Server};
+    ///
+    /// let server = Server::builder()
+    ///     .access_log(AccessLogWriter::new(std::io::stdout()))
+    ///     .build(|_req| async { paf_core::http::Response::new(paf_core::Body::empty()) });
+    /// ```
+    pub fn access_log(mut self, log: impl AccessLog) -> Self {
+        self.access_log = Some(Arc::new(log));
         self
     }
 
@@ -332,6 +362,7 @@ impl ServerBuilder {
                 handler: Box::new(handler),
                 error_handler: self.error_handler,
                 hook: self.hook,
+                access_log: self.access_log,
                 tls: self.tls.map(TlsAcceptor::from),
                 connection_slots: Arc::new(Semaphore::new(slots)),
                 registry: Arc::default(),

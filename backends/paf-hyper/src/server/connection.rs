@@ -26,15 +26,16 @@ use paf_core::{
         status_response, ConnInfo, ConnectionEnd, ConnectionHook, PeerAddr, ServerError, TlsInfo,
     },
     tls::ALPN_H2,
-    Body, BoxError, Error, Result,
+    Body, BoxError, BoxFuture, Error, Result,
 };
 use tokio::sync::Notify;
-use tracing::{debug, warn};
+use tracing::{debug, warn, Instrument, Span};
 
 use super::{
     builder::finite,
     connections::{Activity, InFlight},
     request_body::{RequestBody, Verdict},
+    request_log::{connection_span, RequestLog, TARGET},
     running::{stopped, StopSignal},
     stream::{sniff, Prefixed, Proto, SendTimeout},
     target, Server,
@@ -42,9 +43,24 @@ use super::{
 use crate::error::from_hyper;
 
 impl Server {
+    /// The span of a connection from `peer` (see [`connection_span`]).
+    pub(super) fn connection_span(&self, peer: &PeerAddr) -> Span {
+        connection_span(peer, self.inner.tls.is_some())
+    }
+
     /// One connection, from its first byte to its end; `stop` turns into a
-    /// graceful shutdown.
-    pub(super) async fn serve_io<I: Io>(&self, mut io: I, peer: PeerAddr, mut stop: StopSignal) {
+    /// graceful shutdown. The caller runs it in `span` when that is enabled
+    /// (everything logged meanwhile, by the server, hyper, h2 or the
+    /// handler, is then in it), and not otherwise: the connection's task is
+    /// polled several times a request, and would enter and leave a disabled
+    /// span each time.
+    pub(super) async fn serve_io<I: Io>(
+        &self,
+        mut io: I,
+        peer: PeerAddr,
+        mut stop: StopSignal,
+        span: Span,
+    ) {
         let Some(acceptor) = &self.inner.tls else {
             let limit = self.inner.limits.header_read_timeout;
             let sniffed = tokio::select! {
@@ -63,7 +79,7 @@ impl Server {
                 }
             };
             let io = Prefixed { seen, io };
-            return self.serve_http(io, proto, peer, None, stop).await;
+            return self.serve_http(io, proto, peer, None, stop, span).await;
         };
 
         let limit = self.inner.limits.tls_handshake_timeout;
@@ -97,7 +113,16 @@ impl Server {
             Proto::Http1
         };
         let info = TlsInfo::new(conn.server_name().map(str::to_string), alpn);
-        self.serve_http(tls, proto, peer, Some(info), stop).await;
+        if !span.is_disabled() {
+            if let Some(alpn) = &info.alpn {
+                span.record("alpn", String::from_utf8_lossy(alpn).as_ref());
+            }
+            if let Some(sni) = &info.sni {
+                span.record("sni", sni.as_str());
+            }
+        }
+        self.serve_http(tls, proto, peer, Some(info), stop, span)
+            .await;
     }
 
     async fn serve_http<T: Io>(
@@ -107,10 +132,11 @@ impl Server {
         peer: PeerAddr,
         tls: Option<TlsInfo>,
         stop: StopSignal,
+        span: Span,
     ) {
         let limits = &self.inner.limits;
         let io = TokioIo::new(SendTimeout::new(io, limits.send_timeout));
-        let activity = Arc::new(Activity::default());
+        let activity = Arc::new(Activity::new(span.clone()));
         let registered = self.inner.registry.register(activity.clone());
         let shed = registered.shed.clone();
         let server = self.clone();
@@ -120,12 +146,13 @@ impl Server {
             Proto::Http2 => Version::HTTP_2,
         };
         let info = Arc::new(ConnInfo::new(peer.clone(), version, tls).with_id(registered.id));
-        let mut hooked = self
-            .inner
-            .hook
-            .clone()
-            .map(|hook| Hooked::start(hook, info.clone()));
+        span.record("id", registered.id);
+        span.record("version", tracing::field::debug(version));
+        let mut ending = Ending::start(self.inner.hook.clone(), info.clone(), span.clone());
+        let watch_span = span.clone();
         let watched = activity.clone();
+        // The connection's span reaches the requests through `activity`:
+        // one more capture would make the service's future bigger.
         let service = service_fn(move |request: Request<Incoming>| {
             let server = server.clone();
             let info = info.clone();
@@ -134,7 +161,12 @@ impl Server {
             let in_flight = watched.begin();
             let activity = watched.clone();
             async move {
-                let response = server.respond(request, info, activity).await;
+                let access_log = server.inner.access_log.as_ref();
+                let log = RequestLog::begin(&activity.span, access_log, &info, &request);
+                let response = match log {
+                    None => server.respond(request, info, activity).await,
+                    Some(log) => server.respond_logged(log, request, info, activity).await,
+                };
                 Ok::<_, Infallible>(response.map(|body| Tracked {
                     body,
                     _in_flight: in_flight,
@@ -153,11 +185,20 @@ impl Server {
                 // An idle HTTP/1 connection is also waiting for a request
                 // head: the head read timeout is its idle limit too.
                 let limit = limits.idle_timeout.min(limits.header_read_timeout);
-                drive(conn, activity, limit, true, stop, shed).await
+                drive(conn, activity, limit, true, stop, shed, watch_span).await
             }
             Proto::Http2 => {
                 let conn = self.inner.http2.serve_connection(io, service);
-                drive(conn, activity, limits.idle_timeout, false, stop, shed).await
+                drive(
+                    conn,
+                    activity,
+                    limits.idle_timeout,
+                    false,
+                    stop,
+                    shed,
+                    watch_span,
+                )
+                .await
             }
         };
         let how = match result {
@@ -176,8 +217,30 @@ impl Server {
                 _ => ConnectionEnd::Closed,
             },
         };
-        if let Some(hooked) = &mut hooked {
-            hooked.end(how);
+        ending.end(how);
+    }
+
+    /// [`respond`](Self::respond) to a request that is logged: in its span
+    /// when that is enabled, the response body counted. Boxed, so that the
+    /// future hyper keeps (and moves) for every request stays as small as
+    /// when nothing is logged.
+    fn respond_logged(
+        &self,
+        log: Box<RequestLog>,
+        request: Request<Incoming>,
+        info: Arc<ConnInfo>,
+        activity: Arc<Activity>,
+    ) -> BoxFuture<'static, Response<Body>> {
+        let server = self.clone();
+        let span = log.span.clone();
+        let respond = async move {
+            let response = server.respond(request, info, activity).await;
+            log.responded(response)
+        };
+        if span.is_disabled() {
+            Box::pin(respond)
+        } else {
+            Box::pin(respond.instrument(span))
         }
     }
 
@@ -409,34 +472,41 @@ impl Orders {
     }
 }
 
-/// A connection a [`ConnectionHook`] was told had started, to be told of
-/// its end exactly once: by [`Hooked::end`], or when dropped (the task
-/// aborted at the end of a stop's grace period) as
-/// [`ConnectionEnd::Aborted`].
-struct Hooked {
-    hook: Arc<dyn ConnectionHook>,
+/// A connection whose start the [`ConnectionHook`] was told of, if there is
+/// one, whose end is told to it and logged in the connection's span
+/// exactly once: by [`Ending::end`], or when dropped (the task aborted at
+/// the end of a stop's grace period) as [`ConnectionEnd::Aborted`].
+struct Ending {
+    hook: Option<Arc<dyn ConnectionHook>>,
     info: Arc<ConnInfo>,
+    span: Span,
     ended: bool,
 }
 
-impl Hooked {
-    fn start(hook: Arc<dyn ConnectionHook>, info: Arc<ConnInfo>) -> Hooked {
-        hook.started(&info);
-        Hooked {
+impl Ending {
+    fn start(hook: Option<Arc<dyn ConnectionHook>>, info: Arc<ConnInfo>, span: Span) -> Ending {
+        if let Some(hook) = &hook {
+            hook.started(&info);
+        }
+        Ending {
             hook,
             info,
+            span,
             ended: false,
         }
     }
 
     fn end(&mut self, how: ConnectionEnd) {
         if !std::mem::replace(&mut self.ended, true) {
-            self.hook.ended(&self.info, &how);
+            debug!(target: TARGET, parent: &self.span, end = ?how, "connection ended");
+            if let Some(hook) = &self.hook {
+                hook.ended(&self.info, &how);
+            }
         }
     }
 }
 
-impl Drop for Hooked {
+impl Drop for Ending {
     fn drop(&mut self) {
         self.end(ConnectionEnd::Aborted);
     }
@@ -464,19 +534,19 @@ async fn drive<C>(
     http1: bool,
     stop: StopSignal,
     shed: Arc<Notify>,
+    span: Span,
 ) -> (std::result::Result<(), hyper::Error>, u8)
 where
     C: Shutdown,
 {
     let orders = Arc::new(Orders::default());
-    let watch = tokio::spawn(watch(
-        orders.clone(),
-        activity,
-        idle_limit,
-        http1,
-        stop,
-        shed,
-    ));
+    // In the connection's span: its shedding and idling are logged there.
+    let watch = watch(orders.clone(), activity, idle_limit, http1, stop, shed);
+    let watch = if span.is_disabled() {
+        tokio::spawn(watch)
+    } else {
+        tokio::spawn(watch.instrument(span))
+    };
     // The watch ends with the connection, however that ends (an abort by
     // the drain included).
     let _watch = AbortOnDrop(watch);

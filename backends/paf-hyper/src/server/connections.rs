@@ -14,6 +14,7 @@ use std::{
 };
 
 use tokio::{sync::Notify, time::Instant};
+use tracing::Span;
 
 /// Marks "not waiting for a body byte" in [`Activity::wait_since`].
 const NOT_WAITING: u64 = u64::MAX;
@@ -21,8 +22,11 @@ const NOT_WAITING: u64 = u64::MAX;
 /// How busy a connection is: the requests in progress on it, and when the
 /// last one ended. A request only touches two atomics and reads the clock;
 /// the idle watch sleeps once per idle period rather than being woken and
-/// re-armed at the end of every request.
+/// re-armed at the end of every request. It also carries what each request
+/// needs of its connection: its span.
 pub(super) struct Activity {
+    /// The connection's tracing span, parent of its requests' spans.
+    pub(super) span: Span,
     in_flight: AtomicUsize,
     /// When the connection started; `last_end` counts from here.
     base: Instant,
@@ -36,7 +40,14 @@ pub(super) struct Activity {
 
 impl Default for Activity {
     fn default() -> Self {
+        Activity::new(Span::none())
+    }
+}
+
+impl Activity {
+    pub(super) fn new(span: Span) -> Self {
         Activity {
+            span,
             in_flight: AtomicUsize::new(0),
             base: Instant::now(),
             last_end: AtomicU64::new(0),
@@ -44,9 +55,7 @@ impl Default for Activity {
             wait_since: AtomicU64::new(NOT_WAITING),
         }
     }
-}
 
-impl Activity {
     pub(super) fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight(self.clone())

@@ -27,12 +27,49 @@
 //! # Ok(()) }
 //! # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
 //! ```
+//!
+//! # Logging
+//!
+//! The server logs with [`tracing`], nothing per request above `debug`:
+//! `RUST_LOG=paf=info` (or `paf_hyper=info`; targets match by prefix) is
+//! quiet but for what needs attention, `RUST_LOG=paf=debug` is an access
+//! log.
+//!
+//! | target (and the targets under it) | level | what |
+//! |---|---|---|
+//! | `paf_hyper::server` | `warn` | a handler that panicked or timed out, an accept loop that fails |
+//! | `paf_hyper::server` | `debug` | span `connection` (`peer`, `tls`; then `id`, `version`, `alpn`, `sni`), and the event `connection ended` in it (`end`: a [`ConnectionEnd`](paf_core::server::ConnectionEnd)); a failed handshake, requests refused before the handler (bad target, body too large) |
+//! | `paf_hyper::server` | `debug` | span `request`, in its connection's (`method`, `path`, `version`; then `status` and `head_ms` at the response head, `bytes` and `total_ms` at the end of the body). The handler runs in it: its own events carry the request. |
+//! | `paf_hyper::server::access` | `debug` | one event per request, once its response body is sent: `conn`, `peer`, `method`, `path`, `version`, `status`, `bytes`, `total_ms` (and `complete=false` when the response was cut short). A root event, so that it reads whole on its own line, and can be enabled alone. |
+//!
+//! `path` is the path without the query (a query often carries tokens that
+//! should stay out of logs), or for `CONNECT` the authority. The times are
+//! from the request head coming in, in milliseconds; the body's end is when
+//! its last byte is handed to the connection (an empty body ends with the
+//! head). Requests that hyper answers by itself (a malformed head) never
+//! reach the handler and get no request span: their connection ends
+//! `Failed`.
+//!
+//! With `RUST_LOG=paf=debug` and `tracing_subscriber::fmt`, a request reads:
+//!
+//! ```text
+//! DEBUG paf_hyper::server::access: served conn=0 peer=127.0.0.1:51234 method=GET path=/index.html version=HTTP/1.1 status=200 bytes=13 total_ms=0.21
+//! ```
+//!
+//! When `debug` is off (no subscriber, or `info`) and there is no access
+//! log, a request costs one level check: nothing is allocated, formatted or
+//! timed, and no span is entered.
+//!
+//! For a log file in the Combined Log Format instead, or as well, see
+//! [`ServerBuilder::access_log`].
 
 mod accept;
+mod access_log;
 mod builder;
 mod connection;
 mod connections;
 mod request_body;
+mod request_log;
 mod running;
 mod stream;
 mod target;
@@ -53,8 +90,9 @@ use tokio::{
     sync::{watch, Semaphore},
 };
 use tokio_rustls::TlsAcceptor;
-use tracing::debug;
+use tracing::{debug, Instrument};
 
+pub use access_log::{AccessLog, AccessLogWriter, AccessRecord};
 pub use builder::ServerBuilder;
 pub use running::{Running, StopHandle};
 
@@ -78,6 +116,8 @@ struct Inner {
     error_handler: Box<dyn ErrorHandler>,
     /// Told of each connection's start and end.
     hook: Option<Arc<dyn ConnectionHook>>,
+    /// Told of each request once its response is done.
+    access_log: Option<Arc<dyn AccessLog>>,
     tls: Option<TlsAcceptor>,
     limits: Limits,
     /// One permit per open connection, shared by every listener.
@@ -179,7 +219,13 @@ impl Server {
     pub async fn serve_connection<I: Io>(&self, io: I, peer: PeerAddr) {
         // Nothing stops a connection served on the caller's behalf but its end.
         let (_never, stop) = watch::channel(None);
-        self.serve_io(io, peer, stop).await;
+        let span = self.connection_span(&peer);
+        if span.is_disabled() {
+            self.serve_io(io, peer, stop, span).await;
+        } else {
+            let serving = self.serve_io(io, peer, stop, span.clone());
+            serving.instrument(span).await;
+        }
     }
 
     fn start<L: Listener>(&self, listener: L, listening: Listening) -> Running {
