@@ -63,4 +63,6 @@ pub mod tower;
 pub mod upgrade;
 
 pub use client::{Client, ClientBuilder, HyperEngine};
-pub use server::{AccessLog, AccessLogWriter, AccessRecord, Running, Server, ServerBuilder, StopHandle};
+pub use server::{
+    AccessLog, AccessLogWriter, AccessRecord, Running, Server, ServerBuilder, StopHandle,
+};

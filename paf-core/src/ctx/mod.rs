@@ -53,8 +53,8 @@ pub use blocking::{BlockingConnection, BlockingIo, BlockingTransport};
 pub use connect::Connection;
 pub use endpoint::{Endpoint, Scheme, UserEndpoint};
 pub use key::ConnKey;
-pub use route::Route;
 pub use proxy::{NoProxy, Proxies, Proxy, ProxyRefused};
+pub use route::Route;
 #[cfg(feature = "tokio")]
 pub use transport::{BoxIo, Io, Transport};
 
