@@ -40,6 +40,7 @@ mod blocking;
 mod connect;
 mod endpoint;
 mod key;
+mod prefixed;
 mod route;
 // Proxies (CONNECT tunnels): see proxy.rs.
 mod proxy;
@@ -53,6 +54,7 @@ pub use blocking::{BlockingConnection, BlockingIo, BlockingTransport};
 pub use connect::Connection;
 pub use endpoint::{Endpoint, Scheme, UserEndpoint};
 pub use key::ConnKey;
+pub use prefixed::Prefixed;
 pub use proxy::{NoProxy, Proxies, Proxy, ProxyRefused};
 pub use route::Route;
 #[cfg(feature = "tokio")]

@@ -13,7 +13,7 @@ use std::{
 
 use rustls::{pki_types::ServerName, ClientConfig, ClientConnection, StreamOwned};
 
-use super::{bare_host, BlockingIo, Ctx, Endpoint, Scheme};
+use super::{bare_host, BlockingIo, Ctx, Endpoint, Prefixed, Scheme};
 use crate::{
     error::{Error, Result, TimeoutKind},
     tls,
@@ -864,112 +864,6 @@ fn status_line(head: &[u8]) -> std::result::Result<(u16, String), String> {
     Ok((status, reason.trim().to_string()))
 }
 
-/// A stream that yields some bytes already read before its own: what the
-/// proxy sent after its `200`.
-struct Prefixed<S> {
-    prefix: Vec<u8>,
-    pos: usize,
-    inner: S,
-}
-
-impl<S> Prefixed<S> {
-    fn take_prefix(&mut self, room: usize) -> Option<&[u8]> {
-        if self.pos >= self.prefix.len() || room == 0 {
-            return None;
-        }
-        let n = room.min(self.prefix.len() - self.pos);
-        let start = self.pos;
-        self.pos += n;
-        Some(&self.prefix[start..start + n])
-    }
-}
-
-impl<S: Read> Read for Prefixed<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.take_prefix(buf.len()) {
-            Some(early) => {
-                buf[..early.len()].copy_from_slice(early);
-                Ok(early.len())
-            }
-            None => self.inner.read(buf),
-        }
-    }
-}
-
-impl<S: Write> Write for Prefixed<S> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write(buf)
-    }
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.inner.write_vectored(bufs)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-impl<S: BlockingIo> BlockingIo for Prefixed<S> {
-    fn set_timeouts(&mut self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
-        self.inner.set_timeouts(read, write)
-    }
-}
-
-#[cfg(feature = "tokio")]
-mod async_io {
-    use std::{
-        io,
-        pin::Pin,
-        task::{Context, Poll},
-    };
-
-    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-
-    use super::Prefixed;
-
-    impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
-        fn poll_read(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            let this = self.get_mut();
-            match this.take_prefix(buf.remaining()) {
-                Some(early) => {
-                    buf.put_slice(early);
-                    Poll::Ready(Ok(()))
-                }
-                None => Pin::new(&mut this.inner).poll_read(cx, buf),
-            }
-        }
-    }
-
-    impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-        }
-        fn poll_write_vectored(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            bufs: &[io::IoSlice<'_>],
-        ) -> Poll<io::Result<usize>> {
-            Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-        }
-        fn is_write_vectored(&self) -> bool {
-            self.inner.is_write_vectored()
-        }
-        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-        }
-        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-        }
-    }
-}
-
 /// What keys a pooled connection's proxy: the proxy reached (scheme, host,
 /// port, credentials) and, for an `https://` proxy, the TLS configuration
 /// (by identity) that verified it.
@@ -1181,11 +1075,7 @@ impl Ctx {
         if early.is_empty() {
             return Ok((io, peer_addr));
         }
-        let io = Prefixed {
-            prefix: early,
-            pos: 0,
-            inner: io,
-        };
+        let io = Prefixed::new(early.into(), io);
         Ok((Box::new(io), peer_addr))
     }
 }
@@ -1231,11 +1121,7 @@ impl Ctx {
         if early.is_empty() {
             return Ok((io, peer_addr));
         }
-        let io = Prefixed {
-            prefix: early,
-            pos: 0,
-            inner: io,
-        };
+        let io = Prefixed::new(early.into(), io);
         Ok((Box::new(io), peer_addr))
     }
 }
@@ -1383,11 +1269,10 @@ mod tests {
 
     #[test]
     fn prefixed_reads_the_prefix_first() {
-        let mut stream = Prefixed {
-            prefix: b"ab".to_vec(),
-            pos: 0,
-            inner: io::Cursor::new(b"cd".to_vec()),
-        };
+        let mut stream = Prefixed::new(
+            bytes::Bytes::from_static(b"ab"),
+            io::Cursor::new(b"cd".to_vec()),
+        );
         let mut one = [0u8; 1];
         assert_eq!(stream.read(&mut one).expect("read"), 1);
         assert_eq!(&one, b"a");

@@ -21,7 +21,7 @@ use http_body::{Frame, SizeHint};
 use hyper::{body::Incoming, service::service_fn};
 use hyper_util::rt::TokioIo;
 use paf_core::{
-    ctx::Io,
+    ctx::{Io, Prefixed},
     server::{
         status_response, ConnInfo, ConnectionEnd, ConnectionHook, PeerAddr, ServerError, TlsInfo,
     },
@@ -37,7 +37,7 @@ use super::{
     request_body::{RequestBody, Verdict},
     request_log::{connection_span, RequestLog, TARGET},
     running::{stopped, StopSignal},
-    stream::{sniff, Prefixed, Proto, SendTimeout},
+    stream::{sniff, Proto, SendTimeout},
     target, Server,
 };
 use crate::error::from_hyper;
@@ -78,7 +78,7 @@ impl Server {
                     return self.connection_failed(peer, Box::new(e));
                 }
             };
-            let io = Prefixed { seen, io };
+            let io = Prefixed::new(seen, io);
             return self.serve_http(io, proto, peer, None, stop, span).await;
         };
 

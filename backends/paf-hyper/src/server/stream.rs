@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use paf_core::ctx::Io;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
@@ -152,63 +152,10 @@ pub(super) async fn sniff<I: Io>(io: &mut I) -> io::Result<(Proto, Bytes)> {
     Ok((Proto::Http2, Bytes::copy_from_slice(&buf)))
 }
 
-/// A stream whose first bytes were already read by [`sniff`]: they are read
-/// again before the rest.
-pub(super) struct Prefixed<I> {
-    pub(super) seen: Bytes,
-    pub(super) io: I,
-}
-
-impl<I: AsyncRead + Unpin> AsyncRead for Prefixed<I> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if this.seen.is_empty() {
-            return Pin::new(&mut this.io).poll_read(cx, buf);
-        }
-        let n = this.seen.len().min(buf.remaining());
-        buf.put_slice(&this.seen[..n]);
-        this.seen.advance(n);
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<I: AsyncWrite + Unpin> AsyncWrite for Prefixed<I> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use paf_core::ctx::Prefixed;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// Sniffs a stream on which `sent` was written (then closed when
@@ -223,7 +170,7 @@ mod tests {
         }
         let (proto, seen) = sniff(&mut server).await.unwrap();
         let mut again = Vec::new();
-        Prefixed { seen, io: server }
+        Prefixed::new(seen, server)
             .read_to_end(&mut again)
             .await
             .unwrap();
