@@ -5,6 +5,11 @@
 //! (redirects, encodings), and raw sockets for replies no server would send
 //! (malformed or truncated). A case a backend cannot support must return
 //! paf's typed `Unsupported` error, and is shown so in the matrix.
+//!
+//! One test prints the matrix, every case on every backend against every
+//! peer. Beside it each case has a test per backend against paf's own
+//! servers alone, `paf::<case>::<backend>`, to run one case by itself:
+//! `cargo test -p paf-conformance --all-features -- method_get::ureq`.
 #![allow(clippy::unwrap_used)]
 
 use std::{
@@ -416,7 +421,15 @@ struct Env {
 }
 
 impl Env {
+    /// The matrix test's: in a temporary directory removed with the Env,
+    /// with the files the fronts serve.
     async fn start() -> Env {
+        Env::start_in(tempfile::tempdir().unwrap(), true).await
+    }
+
+    /// Starts paf's servers (the Unix socket in `dir`) and the mock; with
+    /// `fronts`, also writes the files nginx and Caddy serve themselves.
+    async fn start_in(dir: tempfile::TempDir, fronts: bool) -> Env {
         let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
             .unwrap();
         let ca_pem = cert.cert.pem();
@@ -442,19 +455,20 @@ impl Env {
             .bind_tcp(local)
             .await
             .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let unix_path = dir.path().join("conformance.sock");
+        let unix_path = dir.path().join(SOCKET);
         let unix = Server::new(handler).bind_unix(&unix_path).await.unwrap();
         let mock = mockito::Server::new_async().await;
         // What the fronts serve themselves; the sizes are those the cases ask.
         let docroot = dir.path().join("docroot");
-        let downloads = docroot.join("download");
-        std::fs::create_dir_all(&downloads).unwrap();
-        for size in [1000, 65536, 64 * MIB] {
-            let file = std::fs::File::create(downloads.join(size.to_string())).unwrap();
-            std::io::copy(&mut std::io::repeat(b'z').take(size), &mut &file).unwrap();
+        if fronts {
+            let downloads = docroot.join("download");
+            std::fs::create_dir_all(&downloads).unwrap();
+            for size in [1000, 65536, 64 * MIB] {
+                let file = std::fs::File::create(downloads.join(size.to_string())).unwrap();
+                std::io::copy(&mut std::io::repeat(b'z').take(size), &mut &file).unwrap();
+            }
+            std::fs::write(docroot.join("gzip"), GZIP_HELLO).unwrap();
         }
-        std::fs::write(docroot.join("gzip"), GZIP_HELLO).unwrap();
         Env {
             plain,
             tls,
@@ -510,6 +524,9 @@ impl Env {
         }
     }
 }
+
+/// The name of paf's Unix socket in the Env's directory.
+const SOCKET: &str = "conformance.sock";
 
 /// What a case talks to: paf's own servers, or a front (nginx, Caddy).
 struct Target {
@@ -1671,172 +1688,207 @@ case!(compat_callv_in_order_on_one_connection, |t, b| {
     Ok(Support::Pass)
 });
 
-const CASES: &[(&str, Case)] = &[
-    ("method_get", method_get),
-    ("method_post_with_body", method_post_with_body),
-    ("method_put_with_body", method_put_with_body),
-    ("method_delete", method_delete),
-    ("method_patch_with_body", method_patch_with_body),
-    ("method_options", method_options),
-    ("method_extension_token", method_extension_token),
-    ("head_has_no_body", head_has_no_body),
-    ("query_string_is_kept", query_string_is_kept),
-    ("percent_encoded_path_is_kept", percent_encoded_path_is_kept),
-    (
-        "request_header_repeated_values_kept_in_order",
-        request_header_repeated_values_kept_in_order,
-    ),
-    (
-        "request_header_names_case_insensitive",
-        request_header_names_case_insensitive,
-    ),
-    (
-        "response_repeated_headers_kept_in_order",
-        response_repeated_headers_kept_in_order,
-    ),
-    (
-        "response_header_names_case_insensitive",
-        response_header_names_case_insensitive,
-    ),
-    (
-        "empty_body_post_sends_zero_length",
-        empty_body_post_sends_zero_length,
-    ),
-    (
-        "small_body_round_trip_with_length",
-        small_body_round_trip_with_length,
-    ),
-    ("upload_64_mib_streamed", upload_64_mib_streamed),
-    ("download_64_mib_streamed", download_64_mib_streamed),
-    ("chunked_response_read_whole", chunked_response_read_whole),
-    ("status_204_has_no_body", status_204_has_no_body),
-    ("status_304_has_no_body", status_304_has_no_body),
-    ("status_404_is_a_response", status_404_is_a_response),
-    ("status_500_is_a_response", status_500_is_a_response),
-    (
-        "status_599_unknown_code_is_a_response",
-        status_599_unknown_code_is_a_response,
-    ),
-    (
-        "redirect_not_followed_by_default",
-        redirect_not_followed_by_default,
-    ),
-    ("redirect_followed_when_asked", redirect_followed_when_asked),
-    (
-        "redirect_303_turns_post_into_get",
-        redirect_303_turns_post_into_get,
-    ),
-    (
-        "redirect_307_repeats_method_and_body",
-        redirect_307_repeats_method_and_body,
-    ),
-    ("redirect_limit_is_an_error", redirect_limit_is_an_error),
-    ("gzip_body_is_not_decoded", gzip_body_is_not_decoded),
-    (
-        "gzip_body_is_decoded_when_asked",
-        gzip_body_is_decoded_when_asked,
-    ),
-    (
-        "proxy_reaches_http_and_https_targets",
-        proxy_reaches_http_and_https_targets,
-    ),
-    (
-        "proxy_credentials_are_sent_and_a_refusal_is_an_error",
-        proxy_credentials_are_sent_and_a_refusal_is_an_error,
-    ),
-    ("no_proxy_hosts_go_direct", no_proxy_hosts_go_direct),
-    (
-        "connection_refused_is_a_connect_error",
-        connection_refused_is_a_connect_error,
-    ),
-    (
-        "connect_timeout_is_a_timeout_error",
-        connect_timeout_is_a_timeout_error,
-    ),
-    (
-        "request_timeout_is_a_timeout_error",
-        request_timeout_is_a_timeout_error,
-    ),
-    (
-        "request_timeout_covers_the_body",
-        request_timeout_covers_the_body,
-    ),
-    (
-        "response_head_trickled_is_a_timeout",
-        response_head_trickled_is_a_timeout,
-    ),
-    (
-        "response_head_never_sent_is_a_timeout",
-        response_head_never_sent_is_a_timeout,
-    ),
-    (
-        "body_stalled_midway_is_an_idle_timeout",
-        body_stalled_midway_is_an_idle_timeout,
-    ),
-    (
-        "get_is_sent_again_when_the_connection_closes_unanswered",
-        get_is_sent_again_when_the_connection_closes_unanswered,
-    ),
-    (
-        "streamed_post_is_not_sent_again",
-        streamed_post_is_not_sent_again,
-    ),
-    (
-        "body_over_cap_is_body_too_large",
-        body_over_cap_is_body_too_large,
-    ),
-    ("endless_body_stops_at_cap", endless_body_stops_at_cap),
-    ("tls_with_the_test_ca", tls_with_the_test_ca),
-    ("tls_rejected_without_the_ca", tls_rejected_without_the_ca),
-    ("http2_over_tls_by_alpn", http2_over_tls_by_alpn),
-    (
-        "http11_when_server_offers_only_http11",
-        http11_when_server_offers_only_http11,
-    ),
-    (
-        "unix_socket_through_the_context",
-        unix_socket_through_the_context,
-    ),
-    (
-        "user_transport_through_the_context",
-        user_transport_through_the_context,
-    ),
-    (
-        "explicit_tcp_address_overrides_the_name",
-        explicit_tcp_address_overrides_the_name,
-    ),
-    (
-        "keep_alive_connection_is_reused",
-        keep_alive_connection_is_reused,
-    ),
-    (
-        "malformed_status_line_is_a_protocol_error",
-        malformed_status_line_is_a_protocol_error,
-    ),
-    ("truncated_body_is_an_error", truncated_body_is_an_error),
-    (
-        "truncated_chunked_body_is_an_error",
-        truncated_chunked_body_is_an_error,
-    ),
-    (
-        "invalid_url_is_an_invalid_url_error",
-        invalid_url_is_an_invalid_url_error,
-    ),
-    (
-        "host_header_given_is_sent_once",
-        host_header_given_is_sent_once,
-    ),
-    (
-        "host_header_naming_another_authority_is_kept",
-        host_header_naming_another_authority_is_kept,
-    ),
-    ("compat_get_over_tls", compat_get_over_tls),
-    ("compat_post_form_over_tls", compat_post_form_over_tls),
-    (
-        "compat_callv_in_order_on_one_connection",
-        compat_callv_in_order_on_one_connection,
-    ),
-];
+// ---------------------------------------------------------------------------
+// The list of cases, and a test of each case on each backend.
+
+/// Names the cases once, in the matrix's order. Makes `CASES`, the
+/// matrix's rows, and for each case a module of three tests,
+/// `paf::<case>::{hyper, reqwest, ureq}`, each running that case on that
+/// backend alone against paf's own servers (see [`run_one`]):
+/// `cargo test -p paf-conformance --all-features -- method_get::ureq`.
+/// (Their module sorts after the matrix test, which the harness so starts
+/// first: the longest test does not wait behind 186 short ones.)
+macro_rules! cases {
+    ($($name:ident),+ $(,)?) => {
+        const CASES: &[(&str, Case)] = &[$((stringify!($name), $name)),+];
+
+        /// Each case on each backend, against paf's own servers.
+        mod paf {
+            $(
+                mod $name {
+                    use crate::{run_one, Backend};
+
+                    #[test]
+                    fn hyper() {
+                        run_one(stringify!($name), crate::$name, Backend::Hyper);
+                    }
+
+                    #[test]
+                    fn reqwest() {
+                        run_one(stringify!($name), crate::$name, Backend::Reqwest);
+                    }
+
+                    #[test]
+                    fn ureq() {
+                        run_one(stringify!($name), crate::$name, Backend::Ureq);
+                    }
+                }
+            )+
+        }
+    };
+}
+
+/// paf's own servers and the scripted mock for the per-case tests: started
+/// once per test binary, on a runtime of their own that serves them for as
+/// long as the binary runs (a static is never dropped; nothing here is a
+/// process that could outlive it).
+struct Shared {
+    _runtime: tokio::runtime::Runtime,
+    _env: Env,
+    target: Target,
+}
+
+static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();
+
+/// The target of the per-case tests: paf's own servers, started on first
+/// use.
+fn shared() -> &'static Target {
+    &SHARED
+        .get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("paf-conformance-servers")
+                .enable_all()
+                .build()
+                .unwrap();
+            let env = runtime.block_on(async {
+                let mut env = Env::start_in(shared_dir(), false).await;
+                script_mocks(&mut env).await;
+                env
+            });
+            let target = env.paf();
+            Shared {
+                _runtime: runtime,
+                _env: env,
+                target,
+            }
+        })
+        .target
+}
+
+/// What the shared Env's directories are called in the temporary directory.
+const SHARED_PREFIX: &str = "paf-conformance-";
+
+/// A directory for the shared Env's Unix socket. Never dropped, it stays
+/// behind when the binary exits: first removes those of earlier runs, more
+/// than a minute old and whose socket no longer answers.
+fn shared_dir() -> tempfile::TempDir {
+    let tmp = std::env::temp_dir();
+    for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+        let ours = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| name.starts_with(SHARED_PREFIX))
+            && entry.file_type().is_ok_and(|t| t.is_dir());
+        let old = || {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > Duration::from_secs(60))
+        };
+        let dead = || std::os::unix::net::UnixStream::connect(entry.path().join(SOCKET)).is_err();
+        if ours && old() && dead() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    tempfile::Builder::new()
+        .prefix(SHARED_PREFIX)
+        .tempdir_in(tmp)
+        .unwrap()
+}
+
+/// Runs one case on one backend against the [`shared`] paf servers, as its
+/// cell of the matrix runs: on a runtime like the matrix test's, its own,
+/// within the same 60 s. Unsupported passes, and says why.
+fn run_one(name: &str, case: Case, backend: Backend) {
+    let target = shared();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let outcome = runtime.block_on(async {
+        tokio::time::timeout(Duration::from_secs(60), case(target, backend))
+            .await
+            .unwrap_or_else(|_| Err("the case did not finish within 60 s".into()))
+    });
+    // A case cut short may leave a blocking call running: not waited for.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match outcome {
+        Ok(Support::Pass) => {}
+        Ok(Support::Unsupported(feature)) => {
+            println!("{name} on {}: unsupported ({feature})", backend.name());
+        }
+        Err(why) => panic!("{name} on {} against paf: {why}", backend.name()),
+    }
+}
+
+cases! {
+    method_get,
+    method_post_with_body,
+    method_put_with_body,
+    method_delete,
+    method_patch_with_body,
+    method_options,
+    method_extension_token,
+    head_has_no_body,
+    query_string_is_kept,
+    percent_encoded_path_is_kept,
+    request_header_repeated_values_kept_in_order,
+    request_header_names_case_insensitive,
+    response_repeated_headers_kept_in_order,
+    response_header_names_case_insensitive,
+    empty_body_post_sends_zero_length,
+    small_body_round_trip_with_length,
+    upload_64_mib_streamed,
+    download_64_mib_streamed,
+    chunked_response_read_whole,
+    status_204_has_no_body,
+    status_304_has_no_body,
+    status_404_is_a_response,
+    status_500_is_a_response,
+    status_599_unknown_code_is_a_response,
+    redirect_not_followed_by_default,
+    redirect_followed_when_asked,
+    redirect_303_turns_post_into_get,
+    redirect_307_repeats_method_and_body,
+    redirect_limit_is_an_error,
+    gzip_body_is_not_decoded,
+    gzip_body_is_decoded_when_asked,
+    proxy_reaches_http_and_https_targets,
+    proxy_credentials_are_sent_and_a_refusal_is_an_error,
+    no_proxy_hosts_go_direct,
+    connection_refused_is_a_connect_error,
+    connect_timeout_is_a_timeout_error,
+    request_timeout_is_a_timeout_error,
+    request_timeout_covers_the_body,
+    response_head_trickled_is_a_timeout,
+    response_head_never_sent_is_a_timeout,
+    body_stalled_midway_is_an_idle_timeout,
+    get_is_sent_again_when_the_connection_closes_unanswered,
+    streamed_post_is_not_sent_again,
+    body_over_cap_is_body_too_large,
+    endless_body_stops_at_cap,
+    tls_with_the_test_ca,
+    tls_rejected_without_the_ca,
+    http2_over_tls_by_alpn,
+    http11_when_server_offers_only_http11,
+    unix_socket_through_the_context,
+    user_transport_through_the_context,
+    explicit_tcp_address_overrides_the_name,
+    keep_alive_connection_is_reused,
+    malformed_status_line_is_a_protocol_error,
+    truncated_body_is_an_error,
+    truncated_chunked_body_is_an_error,
+    invalid_url_is_an_invalid_url_error,
+    host_header_given_is_sent_once,
+    host_header_naming_another_authority_is_kept,
+    compat_get_over_tls,
+    compat_post_form_over_tls,
+    compat_callv_in_order_on_one_connection,
+}
 
 async fn script_mocks(env: &mut Env) {
     let m = &mut env.mock;
