@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{tcp_server, test_cert, tls_server, Site};
+use common::{tcp_server, tls_server, Site, TestCert};
 use paf_compat::blocking::{Body, Client};
 use paf_compat::code::{Method, Status};
 use paf_compat::server::Running;
@@ -22,7 +22,7 @@ struct Background {
 }
 
 impl Background {
-    fn start(tls: Option<&common::TestCert>) -> Background {
+    fn start(tls: Option<&TestCert>) -> Background {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let site = Site::new();
         let server = runtime.block_on(async {
@@ -169,7 +169,7 @@ fn blocking_callv_answers_in_order_on_one_connection() {
 
 #[test]
 fn blocking_tls_with_the_test_ca_in_the_ctx() {
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let bg = Background::start(Some(&cert));
     let ctx = Ctx::new().with_ca_pem(cert.cert_pem.as_bytes()).unwrap();
     let (res, body) = client().get(bg.url("/conn")).ctx(ctx).send().unwrap();

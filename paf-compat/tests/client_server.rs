@@ -8,7 +8,7 @@ mod common;
 use std::future::IntoFuture;
 use std::time::Duration;
 
-use common::{router, tcp_server, test_cert, tls_server, within, Site, SECRET};
+use common::{router, tcp_server, tls_server, within, Site, TestCert, SECRET};
 use futures_util::stream;
 use paf_compat::code::{Method, Status, Version};
 use paf_compat::paf_core::{ctx::Endpoint, redirect::Policy};
@@ -432,7 +432,7 @@ async fn respond_file_puts_an_absolute_file_name_under_the_root() {
 #[tokio::test]
 async fn tls_end_to_end_with_the_test_ca_in_the_ctx() {
     let site = Site::new();
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let server = tls_server(&site, &cert).await;
     let ctx = Ctx::new().with_ca_pem(cert.cert_pem.as_bytes()).unwrap();
     let client = Client::builder().ctx(ctx).build().unwrap();

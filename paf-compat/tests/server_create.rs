@@ -11,7 +11,7 @@ use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{test_cert, within};
+use common::{within, TestCert, ALPN};
 use paf_compat::client::Call;
 use paf_compat::code::Status;
 use paf_compat::paf_core::ctx::Endpoint;
@@ -170,11 +170,11 @@ async fn create_on_an_address_in_use_fails_at_once() {
 
 #[tokio::test]
 async fn create_in_tls_mode_serves_https() {
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let addr = free_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let serving = tokio::spawn(
-        Server::create(Mode::Tls(addr, cert.server_config()), server())
+        Server::create(Mode::Tls(addr, cert.server_config(ALPN)), server())
             .stop(async {
                 stopped.await.ok();
             })

@@ -1,8 +1,8 @@
 //! CoHTTP's `` `Expert `` answers as connection upgrades: a callback
 //! answers `101` (or `200` to CONNECT) and takes the connection over; the
 //! paf-compat client takes over the connection a `101` arrived on. The
-//! protocol spoken after the switch is a small echo: every byte comes back
-//! in upper case.
+//! protocol spoken after the switch is paf-testkit's small echo: every
+//! byte comes back in upper case.
 #![cfg(feature = "hyper")]
 #![allow(clippy::unwrap_used)]
 
@@ -12,27 +12,14 @@ use std::time::Duration;
 
 use paf_compat::client::Upgrade;
 use paf_compat::code::Status;
-use paf_compat::server::{self, Conn, Expert, ResponseAction, Running, Server, Upgraded};
+use paf_compat::server::{self, Conn, Expert, ResponseAction, Running, Server};
 use paf_compat::{code::Method, Body, Client, Header, Request, Response};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use paf_testkit::{read_head, round_trip, upper_echo};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(10);
-
-/// The echo protocol: upper-cases what it reads until the peer closes.
-async fn echo(mut stream: Upgraded) {
-    let mut buf = [0u8; 1024];
-    while let Ok(n) = stream.read(&mut buf).await {
-        if n == 0 {
-            break;
-        }
-        buf[..n].make_ascii_uppercase();
-        if stream.write_all(&buf[..n]).await.is_err() {
-            break;
-        }
-    }
-}
 
 /// `make_response_action`: `/echo` with `upgrade: echo` switches,
 /// `/wrong` answers an `Expert` with `200` (which cannot switch),
@@ -43,7 +30,7 @@ async fn start(ran: Arc<AtomicBool>) -> Running {
         async move {
             match (req.resource(), req.headers().get("upgrade")) {
                 ("/echo", Some("echo")) => {
-                    server::respond_upgrade(Some(Header::init_with("upgrade", "echo")), echo)
+                    server::respond_upgrade(Some(Header::init_with("upgrade", "echo")), upper_echo)
                 }
                 ("/wrong", _) => {
                     let res = Response::builder().status(Status::Ok).build();
@@ -61,33 +48,6 @@ async fn start(ran: Arc<AtomicBool>) -> Running {
         .unwrap()
 }
 
-/// Reads a response head byte by byte, so nothing after it is consumed.
-async fn read_head(stream: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        timeout(LIMIT, stream.read_exact(&mut byte))
-            .await
-            .unwrap()
-            .unwrap();
-        head.push(byte[0]);
-    }
-    String::from_utf8(head).unwrap().to_ascii_lowercase()
-}
-
-async fn round_trip(
-    stream: &mut (impl AsyncReadExt + AsyncWriteExt + Unpin),
-    text: &[u8],
-) -> Vec<u8> {
-    stream.write_all(text).await.unwrap();
-    let mut echoed = vec![0u8; text.len()];
-    timeout(LIMIT, stream.read_exact(&mut echoed))
-        .await
-        .unwrap()
-        .unwrap();
-    echoed
-}
-
 #[tokio::test]
 async fn respond_upgrade_writes_101_then_hands_the_connection_over() {
     let running = start(Arc::default()).await;
@@ -98,7 +58,7 @@ async fn respond_upgrade_writes_101_then_hands_the_connection_over() {
         .write_all(b"GET /echo HTTP/1.1\r\nhost: x\r\nupgrade: echo\r\nconnection: upgrade\r\n\r\n")
         .await
         .unwrap();
-    let head = read_head(&mut stream).await;
+    let head = read_head(&mut stream).await.to_ascii_lowercase();
     assert!(
         head.starts_with("http/1.1 101 switching protocols\r\n"),
         "{head}"
@@ -180,7 +140,7 @@ async fn an_expert_answer_that_does_not_switch_is_a_500() {
         let res = Response::builder()
             .status(Status::SwitchingProtocols)
             .build();
-        (res, Expert::new(echo))
+        (res, Expert::new(upper_echo))
     });
     let plain = plain
         .bind_tcp("127.0.0.1:0".parse().unwrap())
@@ -200,7 +160,7 @@ async fn make_expert_answers_connect_with_a_tunnel() {
     let server = Server::make_expert(|_: Conn, req: Request, _: Body| async move {
         assert_eq!(req.meth(), &Method::Connect);
         let res = Response::builder().status(Status::Ok).build();
-        Ok::<_, paf_compat::Error>((res, Expert::new(echo)))
+        Ok::<_, paf_compat::Error>((res, Expert::new(upper_echo)))
     });
     let running = server
         .bind_tcp("127.0.0.1:0".parse().unwrap())
@@ -213,7 +173,7 @@ async fn make_expert_answers_connect_with_a_tunnel() {
         .write_all(b"CONNECT example.org:443 HTTP/1.1\r\nhost: example.org:443\r\n\r\n")
         .await
         .unwrap();
-    let head = read_head(&mut stream).await;
+    let head = read_head(&mut stream).await.to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
     assert_eq!(round_trip(&mut stream, b"tunnelled").await, b"TUNNELLED");
 

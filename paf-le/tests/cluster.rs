@@ -22,17 +22,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{
-    note, recorded,
-    redis_server::{RedisServer, APPEND_ONLY},
-    serial, served_chain, start, tls_client_config, Counts, Pebble,
-};
+use common::{note, recorded, serial, served_chain, start, tls_client_config, Counts, Pebble};
 use http::{Request, Response};
 use paf_core::Body;
 use paf_le::{
     Backoff, CertManager, ChallengeType, ManualClock, NotFound, Origin, RedisStorage, RenewalEvent,
     Storage,
 };
+use paf_testkit::{redis::APPEND_ONLY, RedisServer};
 
 const PREFIX: &str = "cluster:";
 

@@ -203,10 +203,8 @@ fn kill_points(whole_run: Duration) -> Vec<Duration> {
 fn start_pebble() -> Option<Pebble> {
     // No reuse of valid authorizations (pebble reuses half of them by
     // default): every order has its HTTP-01 validation to be killed in.
+    // Pebble::start fails the test itself under PAF_REQUIRE_PEERS=1.
     let pebble = Pebble::start_with_env(&[("PEBBLE_AUTHZREUSE", "0")]);
-    if pebble.is_none() && std::env::var("PAF_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
-        panic!("pebble is not installed and PAF_REQUIRE_PEERS=1");
-    }
     if pebble.is_none() {
         note("crash test skipped: pebble and pebble-challtestsrv are not on PATH");
     }

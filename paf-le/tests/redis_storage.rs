@@ -152,11 +152,12 @@ mod redis_server {
     };
 
     use paf_le::{Lease, RedisStorage, Storage, StorageError};
-
-    use super::common::{
-        note,
-        redis_server::{RedisServer, APPEND_ONLY, NO_PERSISTENCE},
+    use paf_testkit::{
+        redis::{APPEND_ONLY, NO_PERSISTENCE},
+        RedisServer,
     };
+
+    use super::common::{note, redis_server::storage_on};
     use super::sealing_holds_over;
 
     /// The lock `name` for a minute, if free.
@@ -180,8 +181,8 @@ mod redis_server {
         let Some(server) = RedisServer::start(NO_PERSISTENCE).await else {
             return;
         };
-        let storage = server.storage("site-a:").await;
-        let neighbour = server.storage("site-b:").await;
+        let storage = storage_on(&server, "site-a:").await;
+        let neighbour = storage_on(&server, "site-b:").await;
 
         assert_eq!(storage.get("accounts/ca/account.json").await.unwrap(), None);
         assert!(storage.list("").await.unwrap().is_empty());
@@ -264,7 +265,7 @@ mod redis_server {
         let () = raw(&storage, redis::cmd("SET").arg("site-a:not a key").arg("x")).await;
         assert_eq!(storage.list("").await.unwrap().len(), 4);
         assert!(storage.list("certificates/?").await.unwrap().is_empty());
-        let globbed = server.storage("site-*:").await;
+        let globbed = storage_on(&server, "site-*:").await;
         assert!(globbed.list("").await.unwrap().is_empty());
 
         storage
@@ -292,8 +293,8 @@ mod redis_server {
         let Some(server) = RedisServer::start(NO_PERSISTENCE).await else {
             return;
         };
-        let storage = server.storage("paf:").await;
-        let other_process = server.storage("paf:").await;
+        let storage = storage_on(&server, "paf:").await;
+        let other_process = storage_on(&server, "paf:").await;
         let held = take(&storage, "certificates/ca/a")
             .await
             .expect("a free lock is taken");
@@ -336,8 +337,8 @@ mod redis_server {
         let Some(server) = RedisServer::start(NO_PERSISTENCE).await else {
             return;
         };
-        let stale_holder = server.storage("paf:").await;
-        let newcomer = server.storage("paf:").await;
+        let stale_holder = storage_on(&server, "paf:").await;
+        let newcomer = storage_on(&server, "paf:").await;
         let short = stale_holder
             .try_lock("accounts/ca", Duration::from_millis(100))
             .await
@@ -369,8 +370,8 @@ mod redis_server {
         let Some(server) = RedisServer::start(NO_PERSISTENCE).await else {
             return;
         };
-        let holder = server.storage("paf:").await;
-        let other = server.storage("paf:").await;
+        let holder = storage_on(&server, "paf:").await;
+        let other = storage_on(&server, "paf:").await;
         let lease = holder
             .try_lock("certificates/ca/a", Duration::from_millis(300))
             .await
@@ -413,7 +414,7 @@ mod redis_server {
         };
         let mut takers = Vec::new();
         for _ in 0..12 {
-            takers.push(Arc::new(server.storage("paf:").await));
+            takers.push(Arc::new(storage_on(&server, "paf:").await));
         }
         for round in 0..20 {
             let name = format!("certificates/ca/n{round}");
@@ -490,7 +491,7 @@ mod redis_server {
         let Some(mut server) = RedisServer::start(APPEND_ONLY).await else {
             return;
         };
-        let storage = server.storage("paf:").await;
+        let storage = storage_on(&server, "paf:").await;
         storage
             .put("accounts/ca/account.json", b"account".to_vec())
             .await
@@ -540,7 +541,7 @@ mod redis_server {
         let Some(mut server) = RedisServer::start(NO_PERSISTENCE).await else {
             return;
         };
-        let storage = server.storage("paf:").await;
+        let storage = storage_on(&server, "paf:").await;
         storage
             .put("accounts/ca/account.json", b"account".to_vec())
             .await
@@ -602,6 +603,6 @@ mod redis_server {
         let Some(server) = RedisServer::start(NO_PERSISTENCE).await else {
             return;
         };
-        sealing_holds_over(server.storage("sealed:").await).await;
+        sealing_holds_over(storage_on(&server, "sealed:").await).await;
     }
 }

@@ -429,8 +429,9 @@ fn unix_socket_and_duration_runs_stop_on_time() {
 
 #[test]
 fn https_uses_the_ca_file_and_alpn_picks_http2() {
-    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
-    let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+    let paf_testkit::TestCert { cert_pem, key_pem } =
+        paf_testkit::TestCert::for_names(&["127.0.0.1"]);
+    // paf's own configuration: ALPN `h2` then `http/1.1`.
     let config =
         paf_core::tls::server_config_from_pem(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
     let server = TestServer::start_on(StatusCode::OK, Listen::Tls(Box::new(config)));

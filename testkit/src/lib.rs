@@ -1,8 +1,12 @@
 //! What paf's tests share, so that it is written once: the rule for peers
-//! that are not installed ([`peers_required`]), a self-signed test
-//! certificate ([`TestCert`]), and a `tinyproxy` of the test's own
-//! ([`Tinyproxy`]). Dev-only: not published, and free of paf crates so that
-//! any crate's tests can use it.
+//! that are not installed ([`peers_required`], [`skip_or_fail`]), a
+//! self-signed test certificate and its rustls server configuration
+//! ([`TestCert`]), a `tinyproxy` ([`Tinyproxy`]) and a `redis-server`
+//! ([`RedisServer`]) of the test's own, and small tokio helpers: a bound on a
+//! test step ([`within`]), a response head read byte by byte
+//! ([`read_head`]), the upper-casing echo protocol the upgrade tests switch
+//! to ([`upper_echo`]). Dev-only: not published, and free of paf crates so
+//! that any crate's tests can use it.
 //!
 //! ```
 //! let cert = paf_testkit::TestCert::localhost();
@@ -12,8 +16,14 @@
 // Test support: a failed unwrap is the test failing, with its message.
 #![allow(clippy::unwrap_used)]
 
+mod io;
+pub mod redis;
 mod tinyproxy;
 
+use std::{io::Write, sync::Arc};
+
+pub use io::{read_head, round_trip, upper_echo, within};
+pub use redis::RedisServer;
 pub use tinyproxy::Tinyproxy;
 
 /// True when a missing peer (a program the test starts) must fail the test
@@ -22,14 +32,23 @@ pub fn peers_required() -> bool {
     std::env::var("PAF_REQUIRE_PEERS").is_ok_and(|v| v == "1")
 }
 
-/// Says that a test is skipped because `what` is missing, or panics when
-/// [`peers_required`].
+/// Says that a test is skipped because `what` is missing (`install` says
+/// how to get it), or panics when [`peers_required`].
 pub fn skip_or_fail(what: &str, install: &str) {
     assert!(
         !peers_required(),
         "{what} is not installed and PAF_REQUIRE_PEERS=1"
     );
-    eprintln!("note: skipping: {what} is not installed ({install})");
+    note(&format!(
+        "note: skipping: {what} is not installed ({install})"
+    ));
+}
+
+/// Says something in the test output even when the test passes: straight
+/// to the standard error stream, which libtest does not capture (it
+/// captures `eprintln!`).
+pub fn note(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 /// A self-signed certificate for `localhost` and 127.0.0.1: its PEM is both
@@ -59,5 +78,34 @@ impl TestCert {
             cert_pem: cert.cert.pem(),
             key_pem: cert.signing_key.serialize_pem(),
         }
+    }
+
+    /// A rustls server configuration serving this certificate and offering
+    /// these ALPN protocols, built as `paf_core::tls::server_config` builds
+    /// one: the `ring` provider, its safe default protocol versions, no
+    /// client authentication.
+    ///
+    /// ```
+    /// let cert = paf_testkit::TestCert::localhost();
+    /// let config = cert.server_config(&[b"h2", b"http/1.1"]);
+    /// assert_eq!(config.alpn_protocols[0], b"h2");
+    /// ```
+    pub fn server_config(&self, alpn: &[&[u8]]) -> Arc<rustls::ServerConfig> {
+        use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+        let chain = CertificateDer::pem_slice_iter(self.cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("the test certificate's PEM");
+        let key =
+            PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes()).expect("the test key's PEM");
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("ring's protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("the test certificate and its key");
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Arc::new(config)
     }
 }

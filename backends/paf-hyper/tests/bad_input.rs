@@ -26,6 +26,7 @@ use paf_core::{
     tls, Body,
 };
 use paf_hyper::{Running, Server};
+use paf_testkit::TestCert;
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
     net::TcpStream,
@@ -127,7 +128,7 @@ async fn handler(seen: Arc<Seen>, req: Request<Body>) -> Response<Body> {
 struct Catalogue {
     running: Running,
     seen: Arc<Seen>,
-    cert: Option<(String, String)>,
+    cert: Option<TestCert>,
 }
 
 impl Catalogue {
@@ -137,11 +138,10 @@ impl Catalogue {
 
     /// HTTPS offering `h2` and `http/1.1`.
     async fn tls() -> Catalogue {
-        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-        Self::start(Some((cert.cert.pem(), cert.signing_key.serialize_pem()))).await
+        Self::start(Some(TestCert::localhost())).await
     }
 
-    async fn start(cert: Option<(String, String)>) -> Catalogue {
+    async fn start(cert: Option<TestCert>) -> Catalogue {
         let seen = Arc::new(Seen::default());
         let errors = seen.clone();
         let mut builder = Server::builder()
@@ -170,11 +170,8 @@ impl Catalogue {
                 }
                 DefaultErrorHandler.handle(error)
             });
-        if let Some((cert_pem, key_pem)) = &cert {
-            let mut config =
-                tls::server_config_from_pem(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
-            config.alpn_protocols = vec![tls::ALPN_H2.to_vec(), tls::ALPN_HTTP11.to_vec()];
-            builder = builder.tls(Arc::new(config));
+        if let Some(cert) = &cert {
+            builder = builder.tls(cert.server_config(&[tls::ALPN_H2, tls::ALPN_HTTP11]));
         }
         let state = seen.clone();
         let running = builder
@@ -195,7 +192,7 @@ impl Catalogue {
 
     /// A TLS connection offering only `alpn`.
     async fn tls_connect(&self, alpn: &[u8]) -> tokio_rustls::client::TlsStream<TcpStream> {
-        let (cert_pem, _) = self.cert.as_ref().expect("a TLS catalogue");
+        let cert_pem = &self.cert.as_ref().expect("a TLS catalogue").cert_pem;
         let mut config = tls::ClientTls::new()
             .webpki_roots(false)
             .add_roots_pem(cert_pem.as_bytes())

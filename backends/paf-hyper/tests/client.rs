@@ -14,7 +14,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use common::{plain_server, router, test_cert, tls_server, within};
+use common::{plain_server, router, tls_server, within};
 use futures_util::{stream, StreamExt as _};
 use http::{Request, Response, StatusCode, Version};
 use paf_core::{
@@ -24,6 +24,7 @@ use paf_core::{
     Body, BoxFuture, Ctx, Error,
 };
 use paf_hyper::{Client, Server};
+use paf_testkit::TestCert;
 
 const MIB: u64 = 1 << 20;
 
@@ -228,7 +229,7 @@ fn localhost_url(running: &paf_hyper::Running, path: &str) -> String {
 
 #[tokio::test]
 async fn http2_over_tls_is_chosen_by_alpn() {
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let server = tls_server(cert.server_config(&[b"h2", b"http/1.1"])).await;
     let client = tls_client(&cert.cert_pem);
     // The name is verified against the certificate; the address is explicit
@@ -251,7 +252,7 @@ async fn http2_over_tls_is_chosen_by_alpn() {
 
 #[tokio::test]
 async fn http2_requests_share_one_connection() {
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let server = tls_server(cert.server_config(&[b"h2"])).await;
     let url = format!(
         "https://127.0.0.1:{}/peer",
@@ -279,7 +280,7 @@ async fn http2_requests_share_one_connection() {
 
 #[tokio::test]
 async fn http11_fallback_when_server_offers_only_http11() {
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let server = tls_server(cert.server_config(&[b"http/1.1"])).await;
     let client = tls_client(&cert.cert_pem);
     let url = format!(
@@ -296,7 +297,7 @@ async fn http11_fallback_when_server_offers_only_http11() {
 
 #[tokio::test]
 async fn http1_only_client_does_not_offer_h2() {
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let server = tls_server(cert.server_config(&[b"h2", b"http/1.1"])).await;
     let client = Client::builder()
         .ctx(Ctx::new().with_ca_pem(cert.cert_pem.as_bytes()).unwrap())
@@ -418,7 +419,7 @@ async fn connection_refused_is_a_connect_error() {
 
 #[tokio::test]
 async fn tls_verification_fails_without_the_ca() {
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let server = tls_server(cert.server_config(&[b"h2", b"http/1.1"])).await;
     let url = format!("https://127.0.0.1:{}/", server.local_addr().unwrap().port());
     let err = within(10, Client::new().get(&url)).await.unwrap_err();

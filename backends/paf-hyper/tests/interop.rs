@@ -301,13 +301,12 @@ fn path_string(path: &Path) -> String {
     path.to_str().unwrap().to_string()
 }
 
-/// Whether a peer can run here. A missing peer skips its test with a note,
-/// except under `PAF_REQUIRE_PEERS=1`, where it fails the test.
-fn peer_present(peer: &str, found: bool) -> bool {
+/// Whether a peer can run here. A missing peer skips its test with a note
+/// (`install` says how to get it), except under `PAF_REQUIRE_PEERS=1`, where
+/// it fails the test.
+fn peer_present(peer: &str, install: &str, found: bool) -> bool {
     if !found {
-        let required = std::env::var("PAF_REQUIRE_PEERS").is_ok_and(|v| v == "1");
-        assert!(!required, "{peer} not found, and PAF_REQUIRE_PEERS=1");
-        println!("{peer} not found: skipped");
+        paf_testkit::skip_or_fail(peer, install);
     }
     found
 }
@@ -387,7 +386,11 @@ const HTTPX_CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/htt
 /// script) against `setup`'s server.
 async fn httpx_mix(setup: &Setup, mode: &str) -> Option<Vec<Seen>> {
     let found = runs("python3", &["-c", "import httpx, h2"]).await;
-    if !peer_present("httpx (python3 with httpx[http2])", found) {
+    if !peer_present(
+        "httpx (python3 with httpx[http2])",
+        "PyPI: `pip install 'httpx[http2]'`",
+        found,
+    ) {
         return None;
     }
     let output = run_peer(
@@ -444,7 +447,11 @@ struct Caddy {
 /// Runs the mix through Caddy in front of `setup`'s server, or `None` if
 /// Caddy is not installed.
 async fn caddy_mix(setup: &Setup, upstream: Upstream) -> Option<Vec<Seen>> {
-    if !peer_present("caddy", runs("caddy", &["version"]).await) {
+    if !peer_present(
+        "caddy",
+        "Debian: `apt-get install -y caddy`",
+        runs("caddy", &["version"]).await,
+    ) {
         return None;
     }
     let target = setup.addr;
@@ -601,7 +608,12 @@ const COHTTP_CLIENT: &str = include_str!("peers/cohttp_client.ml");
 /// Builds the CoHTTP peer into `setup`'s directory and runs the mix with it.
 async fn cohttp_mix(setup: &Setup) -> Option<Vec<Seen>> {
     let found = runs("ocamlfind", &["query", "cohttp-lwt-unix"]).await;
-    if !peer_present("cohttp (ocamlfind with cohttp-lwt-unix)", found) {
+    if !peer_present(
+        "cohttp (ocamlfind with cohttp-lwt-unix)",
+        "Debian: `apt-get install -y ocaml-nox ocaml-findlib libcohttp-lwt-unix-ocaml-dev \
+         liblwt-ssl-ocaml-dev`",
+        found,
+    ) {
         return None;
     }
     let build = setup.path("cohttp");

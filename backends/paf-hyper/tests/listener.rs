@@ -16,13 +16,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{router, test_cert, within};
+use common::{router, within};
 use paf_core::{
     ctx::{BoxIo, Ctx, Transport},
     server::{ConnInfo, ConnectionEnd, ConnectionHook, Listener, PeerAddr},
     BoxFuture,
 };
 use paf_hyper::{Client, Server};
+use paf_testkit::TestCert;
 use tokio::{io::DuplexStream, sync::mpsc};
 
 /// Connections made in this process: the client's transport keeps one end,
@@ -87,7 +88,7 @@ impl ConnectionHook for Counts {
 
 #[tokio::test]
 async fn a_user_listener_is_served_with_tls_alpn_and_hooks() {
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let counts = Counts::default();
     let server = Server::builder()
         .tls(cert.server_config(&[b"h2", b"http/1.1"]))

@@ -26,6 +26,7 @@ use paf_core::{
     tls, Body,
 };
 use paf_hyper::{Running, Server, ServerBuilder};
+use paf_testkit::TestCert;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -122,14 +123,9 @@ async fn h2_get(io: impl Io, path: &str) -> (StatusCode, Version, String) {
     .unwrap()
 }
 
-/// A self-signed certificate for `localhost`: (certificate PEM, key PEM).
-fn localhost_cert() -> (String, String) {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    (cert.cert.pem(), cert.signing_key.serialize_pem())
-}
-
-fn server_tls(cert: &(String, String)) -> ServerConfig {
-    tls::server_config_from_pem(cert.0.as_bytes(), cert.1.as_bytes()).unwrap()
+/// paf's own server configuration (ALPN `h2` then `http/1.1`) for `cert`.
+fn server_tls(cert: &TestCert) -> ServerConfig {
+    tls::server_config_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes()).unwrap()
 }
 
 /// A TLS connection to `localhost` at `addr`, trusting only `ca_pem`,
@@ -244,7 +240,7 @@ async fn http2_prior_knowledge_on_plain_tcp() {
 
 #[tokio::test]
 async fn tls_alpn_h2_and_http11() {
-    let cert = localhost_cert();
+    let cert = TestCert::localhost();
 
     // ALPN h2 and http/1.1 offered by both: HTTP/2.
     let running = start(Server::builder().tls(Arc::new(server_tls(&cert))), echo).await;
@@ -253,7 +249,7 @@ async fn tls_alpn_h2_and_http11() {
         running.url().unwrap(),
         format!("https://127.0.0.1:{}", addr.port())
     );
-    let stream = tls_connect(addr, &cert.0).await;
+    let stream = tls_connect(addr, &cert.cert_pem).await;
     assert_eq!(stream.get_ref().1.alpn_protocol(), Some(tls::ALPN_H2));
     let (status, version, body) = h2_get(stream, "/secure").await;
     assert_eq!((status, version), (StatusCode::OK, Version::HTTP_2));
@@ -265,7 +261,7 @@ async fn tls_alpn_h2_and_http11() {
     let mut config = server_tls(&cert);
     config.alpn_protocols = vec![tls::ALPN_HTTP11.to_vec()];
     let running = start(Server::builder().tls(Arc::new(config)), echo).await;
-    let stream = tls_connect(addr_of(&running), &cert.0).await;
+    let stream = tls_connect(addr_of(&running), &cert.cert_pem).await;
     assert_eq!(stream.get_ref().1.alpn_protocol(), Some(tls::ALPN_HTTP11));
     let (status, body) = H1::over(stream).await.get("/secure").await;
     assert_eq!(status, StatusCode::OK);
@@ -558,7 +554,7 @@ impl Counts {
 
 #[tokio::test]
 async fn bad_connection_does_not_stop_the_server() {
-    let cert = localhost_cert();
+    let cert = TestCert::localhost();
     let counts = Counts::default();
     let running = start(
         Server::builder()
@@ -576,7 +572,7 @@ async fn bad_connection_does_not_stop_the_server() {
     drop(TcpStream::connect(addr).await.unwrap());
     Counts::reach(&counts.handshakes, 3).await;
 
-    let stream = tls_connect(addr, &cert.0).await;
+    let stream = tls_connect(addr, &cert.cert_pem).await;
     let (status, _, body) = h2_get(stream, "/after").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.starts_with("GET /after HTTP/2.0"), "{body}");
@@ -622,7 +618,7 @@ async fn silent_or_slow_clients_are_cut_off_after_header_read_timeout() {
 
 #[tokio::test]
 async fn tls_handshake_timeout_drops_a_stalled_client() {
-    let cert = localhost_cert();
+    let cert = TestCert::localhost();
     let counts = Counts::default();
     let running = start(
         Server::builder()
@@ -678,10 +674,10 @@ async fn curl_http2_against_https_server() {
     if !curl_available().await {
         return;
     }
-    let cert = localhost_cert();
+    let cert = TestCert::localhost();
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, &cert.0).unwrap();
+    std::fs::write(&ca, &cert.cert_pem).unwrap();
     let running = start(Server::builder().tls(Arc::new(server_tls(&cert))), hello).await;
     let port = addr_of(&running).port();
     let out = curl(&[
@@ -728,7 +724,7 @@ fn path_str(path: &Path) -> &str {
 
 #[tokio::test]
 async fn an_acme_tls_alpn_handshake_is_closed_after_it() {
-    let cert = localhost_cert();
+    let cert = TestCert::localhost();
     let mut config = server_tls(&cert);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec(), b"acme-tls/1".to_vec()];
     let running = start(
@@ -738,7 +734,7 @@ async fn an_acme_tls_alpn_handshake_is_closed_after_it() {
     .await;
     let mut client = tls::ClientTls::new()
         .webpki_roots(false)
-        .add_roots_pem(cert.0.as_bytes())
+        .add_roots_pem(cert.cert_pem.as_bytes())
         .unwrap()
         .build()
         .unwrap();

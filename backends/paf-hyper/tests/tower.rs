@@ -9,13 +9,14 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use axum::{extract::Path, routing::get, Extension, Router};
-use common::{test_cert, within};
+use common::within;
 use http::{Request, Response, StatusCode};
 use paf_core::{server::ConnInfo, Body, Ctx};
 use paf_hyper::{
     tower::{HandlerService, ServiceHandler},
     Client, Running, Server,
 };
+use paf_testkit::TestCert;
 use tokio::sync::Notify;
 
 /// Two axum routes, one with a path extractor; one reading paf's
@@ -97,7 +98,7 @@ async fn axum_router_serves_over_plain_tcp() {
 
 #[tokio::test]
 async fn axum_router_serves_over_paf_tls() {
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let server = Server::builder()
         .tls(cert.server_config(&[b"h2", b"http/1.1"]))
         .build(ServiceHandler::new(app(Arc::default())));
@@ -175,7 +176,7 @@ async fn tower_http_trace_and_compression_layers_run_on_paf() {
                 statuses.lock().unwrap().push(response.status());
             }
         }));
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let server = Server::builder()
         .tls(cert.server_config(&[b"h2", b"http/1.1"]))
         .build(ServiceHandler::new(router));

@@ -19,13 +19,14 @@ use std::{
     time::Duration,
 };
 
-use common::{router, test_cert, within};
+use common::{router, within};
 use http::{Request, Response};
 use paf_core::{ctx::Endpoint, Body, Ctx};
 use paf_hyper::{
     server::{AccessRecord, ServerBuilder},
     Client, Running,
 };
+use paf_testkit::TestCert;
 use tracing::{
     field::{Field, Visit},
     span::{Attributes, Id, Record},
@@ -519,7 +520,7 @@ async fn http2_streams_are_request_spans_in_one_connection_span() {
 #[tokio::test]
 async fn tls_connection_spans_carry_alpn_and_sni() {
     let (captured, _guard) = Captured::install();
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let lines = Lines::default();
     let running = start(
         lines

@@ -13,9 +13,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{test_cert, TestCert};
 use paf_core::{rustls::pki_types::ServerName, tls};
 use paf_hyper::{Running, Server, ServerBuilder};
+use paf_testkit::TestCert;
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
     net::TcpStream,
@@ -127,7 +127,7 @@ async fn half_closed_clients_get_every_response() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_closed_tls_clients_get_every_response() {
-    assert_half_closed_clients_lose_nothing(Some(&test_cert())).await;
+    assert_half_closed_clients_lose_nothing(Some(&TestCert::localhost())).await;
 }
 
 /// Opens a connection that sends a head promising 100 bytes of body, then

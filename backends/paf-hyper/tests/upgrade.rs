@@ -9,11 +9,8 @@ use std::time::Duration;
 use http::{Request, Response, StatusCode};
 use paf_core::Body;
 use paf_hyper::{upgrade, Running, Server};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-    time::timeout,
-};
+use paf_testkit::{read_head, round_trip, upper_echo};
+use tokio::{io::AsyncWriteExt, net::TcpStream, time::timeout};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -24,18 +21,8 @@ async fn handler(mut req: Request<Body>) -> Response<Body> {
     }
     let upgrade = upgrade::request(&mut req);
     tokio::spawn(async move {
-        let Ok(mut stream) = upgrade.await else {
-            return;
-        };
-        let mut buf = [0u8; 1024];
-        while let Ok(n) = stream.read(&mut buf).await {
-            if n == 0 {
-                break;
-            }
-            buf[..n].make_ascii_uppercase();
-            if stream.write_all(&buf[..n]).await.is_err() {
-                break;
-            }
+        if let Ok(stream) = upgrade.await {
+            upper_echo(stream).await;
         }
     });
     Response::builder()
@@ -63,24 +50,9 @@ async fn a_handler_takes_the_connection_over_after_101() {
         .write_all(b"GET /chat HTTP/1.1\r\nhost: x\r\nupgrade: echo\r\nconnection: upgrade\r\n\r\n")
         .await
         .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        timeout(LIMIT, stream.read_exact(&mut byte))
-            .await
-            .unwrap()
-            .unwrap();
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8(head).unwrap();
+    let head = read_head(&mut stream).await;
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    stream.write_all(b"hello").await.unwrap();
-    let mut echoed = [0u8; 5];
-    timeout(LIMIT, stream.read_exact(&mut echoed))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(&echoed, b"HELLO");
+    assert_eq!(round_trip(&mut stream, b"hello").await, b"HELLO");
     running.stop(Duration::from_secs(1)).await;
 }
 
@@ -99,13 +71,7 @@ async fn the_client_takes_over_the_connection_a_101_came_on() {
         .await
         .unwrap()
         .unwrap();
-    stream.write_all(b"over paf").await.unwrap();
-    let mut echoed = [0u8; 8];
-    timeout(LIMIT, stream.read_exact(&mut echoed))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(&echoed, b"OVER PAF");
+    assert_eq!(round_trip(&mut stream, b"over paf").await, b"OVER PAF");
     // A plain request on another connection is still served.
     let plain = client
         .get(&format!("{}/", running.url().unwrap()))

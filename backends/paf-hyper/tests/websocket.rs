@@ -16,7 +16,7 @@ mod common;
 
 use std::{path::Path, process::Stdio, time::Duration};
 
-use common::{test_cert, within, TestCert};
+use common::within;
 use futures_util::{SinkExt, StreamExt};
 use http::{
     header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE},
@@ -27,6 +27,7 @@ use paf_core::{
     Body, Ctx,
 };
 use paf_hyper::{upgrade, Client, Running, Server};
+use paf_testkit::TestCert;
 use tempfile::TempDir;
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines},
@@ -238,12 +239,10 @@ async fn websockets_present() -> bool {
         Ok(Ok(status)) if status.success()
     );
     if !found {
-        let required = std::env::var("PAF_REQUIRE_PEERS").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "python3 with websockets not found, and PAF_REQUIRE_PEERS=1"
+        paf_testkit::skip_or_fail(
+            "python3 with websockets",
+            "PyPI: `pip install 'websockets>=13'`",
         );
-        println!("python3 with websockets not found (pip install websockets): skipped");
     }
     found
 }
@@ -258,7 +257,7 @@ struct Files {
 impl Files {
     fn new() -> Files {
         let dir = tempfile::tempdir().unwrap();
-        let cert = test_cert();
+        let cert = TestCert::localhost();
         std::fs::write(dir.path().join("cert.pem"), &cert.cert_pem).unwrap();
         std::fs::write(dir.path().join("key.pem"), &cert.key_pem).unwrap();
         std::fs::write(dir.path().join("big"), big()).unwrap();
@@ -555,7 +554,7 @@ async fn paf_client_talks_to_python_echo_server_over_wss() {
 /// upgrade headers gets a `400` and no upgrade.
 #[tokio::test]
 async fn the_handshake_answers_rfc_6455_sample_key_and_refuses_plain_requests() {
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let mut server = EchoServer::start(Over::Tcp, &cert).await;
     let url = server.base.replacen("ws://", "http://", 1) + "/chat";
     let client = Client::new();

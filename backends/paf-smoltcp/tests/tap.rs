@@ -100,10 +100,10 @@ impl Drop for ServerProcess {
 /// Without the means, a skip with the reason, or a failure where the
 /// means are required.
 fn cannot_run(reason: &str) {
-    if std::env::var("PAF_REQUIRE_PEERS").as_deref() == Ok("1") {
+    if paf_testkit::peers_required() {
         panic!("the TAP test cannot run, and PAF_REQUIRE_PEERS=1: {reason}");
     }
-    eprintln!("skipping the TAP test: {reason}");
+    paf_testkit::note(&format!("skipping the TAP test: {reason}"));
 }
 
 #[test]

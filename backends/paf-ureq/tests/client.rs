@@ -24,6 +24,7 @@ use paf_core::{
     error::TimeoutKind,
     Ctx, Error,
 };
+use paf_testkit::TestCert;
 use paf_ureq::Client;
 
 fn request(method: Method, url: &str, body: impl Into<Body>) -> Request<Body> {
@@ -416,7 +417,7 @@ fn body_over_the_cap_is_body_too_large() {
 
 #[test]
 fn tls_with_the_test_ca_and_http11_where_the_server_offers_h2() {
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let server = tls_server(&cert, &[b"h2", b"http/1.1"]);
     let ctx = Ctx::new().with_ca_pem(cert.cert_pem.as_bytes()).unwrap();
     let client = Client::builder().ctx(ctx).build();
@@ -430,7 +431,7 @@ fn tls_with_the_test_ca_and_http11_where_the_server_offers_h2() {
 
 #[test]
 fn tls_without_the_ca_is_refused_with_the_rustls_error() {
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let server = tls_server(&cert, &[b"http/1.1"]);
     let err = Client::new()
         .get(&format!("{}/", server.url()))
@@ -451,7 +452,7 @@ fn tls_without_the_ca_is_refused_with_the_rustls_error() {
 
 #[test]
 fn per_request_context_overrides_the_client_default() {
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let server = tls_server(&cert, &[b"http/1.1"]);
     let client = Client::new();
     let ctx = Ctx::new().with_ca_pem(cert.cert_pem.as_bytes()).unwrap();
@@ -475,7 +476,7 @@ fn the_context_decides_tls_whatever_the_scheme() {
     );
 
     // An `http` URL over TLS.
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let tls = tls_server(&cert, &[b"http/1.1"]);
     let ctx = Ctx::new()
         .with_ca_pem(cert.cert_pem.as_bytes())

@@ -1,6 +1,6 @@
 //! Shared by the end-to-end tests: a compat server with one route per
-//! behaviour under test, started on TCP, TLS or a Unix socket, and a
-//! self-signed certificate for TLS.
+//! behaviour under test, started on TCP, TLS or a Unix socket. The test
+//! certificate is paf-testkit's.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::{future::Future, path::PathBuf, sync::Arc, time::Duration};
@@ -9,32 +9,11 @@ use paf_compat::auth::Challenge;
 use paf_compat::code::{self, Status};
 use paf_compat::server::{self, Conn, Running, Server};
 use paf_compat::{Body, Header, Request, Response};
+pub use paf_testkit::TestCert;
 
-/// A self-signed certificate for `localhost` and 127.0.0.1.
-pub struct TestCert {
-    pub cert_pem: String,
-    pub key_pem: String,
-}
-
-pub fn test_cert() -> TestCert {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-        .expect("rcgen makes a certificate");
-    TestCert {
-        cert_pem: cert.cert.pem(),
-        key_pem: cert.signing_key.serialize_pem(),
-    }
-}
-
-impl TestCert {
-    pub fn server_config(&self) -> Arc<paf_compat::paf_core::rustls::ServerConfig> {
-        let config = paf_compat::paf_core::tls::server_config_from_pem(
-            self.cert_pem.as_bytes(),
-            self.key_pem.as_bytes(),
-        )
-        .expect("server config");
-        Arc::new(config)
-    }
-}
+/// The ALPN protocols paf's servers offer by default, which the TLS
+/// servers here offer.
+pub const ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
 
 /// Fails the test rather than hang it.
 pub async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
@@ -186,7 +165,7 @@ pub async fn tcp_server(site: &Site) -> Running {
 /// The router on 127.0.0.1 with TLS.
 pub async fn tls_server(site: &Site, cert: &TestCert) -> Running {
     router(site.root())
-        .tls(cert.server_config())
+        .tls(cert.server_config(ALPN))
         .bind_tcp("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap()

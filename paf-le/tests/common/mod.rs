@@ -16,7 +16,6 @@ pub mod redis_server;
 
 use std::{
     fs,
-    io::Write,
     net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -46,9 +45,8 @@ pub async fn within_limit<T>(what: &str, future: impl std::future::Future<Output
 }
 
 /// Says something in the test output even when the test passes.
-pub fn note(text: &str) {
-    let _ = writeln!(std::io::stderr(), "{text}");
-}
+#[allow(unused_imports)] // not by every test that includes this module
+pub use paf_testkit::note;
 
 /// Settings (no names) at `pebble`, sending through `recorder`.
 pub fn recorded(pebble: &Pebble, recorder: &Recorder) -> ConfigBuilder {
@@ -162,8 +160,8 @@ fn free_ports(count: usize) -> Vec<u16> {
 
 impl Pebble {
     /// Starts pebble and its DNS server. Without them on PATH: fails the
-    /// test when `CI` is set, else prints why and returns `None` (the test
-    /// then passes without running).
+    /// test under `PAF_REQUIRE_PEERS=1` or when `CI` is set, else says why
+    /// and returns `None` (the test then passes without running).
     pub fn start() -> Option<Pebble> {
         Self::start_with_env(&[])
     }
@@ -181,14 +179,13 @@ impl Pebble {
 
     fn start_with(env: &[(&str, &str)], extra_config: serde_json::Value) -> Option<Pebble> {
         if !installed() {
-            let message = "pebble and pebble-challtestsrv are not on PATH \
-                           (Debian: `apt-get install -y pebble`)";
+            let what = "pebble and pebble-challtestsrv";
+            let install = "Debian: `apt-get install -y pebble`";
+            // `CI` alone required pebble here before `PAF_REQUIRE_PEERS`.
             if std::env::var_os("CI").is_some() {
-                panic!("{message}: the ACME tests cannot run");
+                panic!("{what} are not on PATH ({install}): the ACME tests cannot run");
             }
-            // Straight to the stream: libtest hides what `eprintln!` says
-            // in a passing test.
-            let _ = writeln!(std::io::stderr(), "skipping an ACME test: {message}");
+            paf_testkit::skip_or_fail(what, install);
             return None;
         }
         // A port picked free can be taken by someone else before pebble
@@ -209,15 +206,11 @@ impl Pebble {
         let (acme, management, http, tls, dns, dns_management) =
             (ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]);
 
-        let listener = rcgen::generate_simple_self_signed(vec![
-            "localhost".to_string(),
-            "127.0.0.1".to_string(),
-        ])
-        .map_err(|e| e.to_string())?;
+        let listener = paf_testkit::TestCert::localhost();
         let cert_path = dir.path().join("listener-cert.pem");
         let key_path = dir.path().join("listener-key.pem");
-        fs::write(&cert_path, listener.cert.pem()).map_err(|e| e.to_string())?;
-        fs::write(&key_path, listener.signing_key.serialize_pem()).map_err(|e| e.to_string())?;
+        fs::write(&cert_path, &listener.cert_pem).map_err(|e| e.to_string())?;
+        fs::write(&key_path, &listener.key_pem).map_err(|e| e.to_string())?;
         let mut config = serde_json::json!({
             "pebble": {
                 "listenAddress": format!("127.0.0.1:{acme}"),
@@ -280,7 +273,7 @@ impl Pebble {
             http_port: http,
             tls_port: tls,
             dns_management_url: format!("http://127.0.0.1:{dns_management}"),
-            listener_ca_pem: listener.cert.pem(),
+            listener_ca_pem: listener.cert_pem,
         };
         pebble.wait_ready(&[acme, management, dns, dns_management])?;
         Ok(pebble)

@@ -1,5 +1,6 @@
-//! Shared by the integration tests: a test CA-less self-signed certificate,
-//! server start-up and a small routing handler.
+//! Shared by the integration tests: server start-up and a small routing
+//! handler. The test certificate and the step timeout are paf-testkit's,
+//! re-exported here.
 #![allow(dead_code, unreachable_pub)]
 
 use std::{sync::Arc, time::Duration};
@@ -7,36 +8,9 @@ use std::{sync::Arc, time::Duration};
 use http::{Request, Response, StatusCode};
 use paf_core::{server::ConnInfo, Body};
 use paf_hyper::{Running, Server};
-
-/// A self-signed certificate for `localhost` and 127.0.0.1: its PEM is both
-/// the server's chain and the client's trusted root.
-pub struct TestCert {
-    pub cert_pem: String,
-    pub key_pem: String,
-}
-
-pub fn test_cert() -> TestCert {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-        .expect("rcgen makes a certificate");
-    TestCert {
-        cert_pem: cert.cert.pem(),
-        key_pem: cert.signing_key.serialize_pem(),
-    }
-}
-
-impl TestCert {
-    /// A server configuration offering these ALPN protocols.
-    pub fn server_config(&self, alpn: &[&[u8]]) -> Arc<rustls::ServerConfig> {
-        let mut config = paf_core::tls::server_config_from_pem(
-            self.cert_pem.as_bytes(),
-            self.key_pem.as_bytes(),
-        )
-        .expect("server config");
-        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        Arc::new(config)
-    }
-}
-
+// Not every test that includes this module bounds its steps.
+#[allow(unused_imports)]
+pub use paf_testkit::within;
 /// Answers by path:
 /// - `/echo`: the request body, with `x-method` and `x-version` headers;
 /// - `/peer`: the peer address as the server saw it;
@@ -104,11 +78,4 @@ pub async fn tls_server(config: Arc<rustls::ServerConfig>) -> Running {
         .bind_tcp("127.0.0.1:0".parse().expect("address"))
         .await
         .expect("server binds")
-}
-
-/// Bounds a test step so that a bug fails the test instead of hanging it.
-pub async fn within<F: std::future::Future>(secs: u64, fut: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(secs), fut)
-        .await
-        .expect("test step timed out")
 }

@@ -1,12 +1,13 @@
 //! Shared by the integration tests: two stacks joined by an in-memory link,
-//! a context that reaches the server stack, a self-signed certificate, and
-//! a handler with a route per behaviour under test.
+//! a context that reaches the server stack, and a handler with a route per
+//! behaviour under test. The test certificate and the step timeout are
+//! paf-testkit's.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::{
     convert::Infallible,
     net::{Ipv4Addr, SocketAddr},
-    sync::{Arc, OnceLock},
+    sync::OnceLock,
     time::Duration,
 };
 
@@ -15,6 +16,10 @@ use http::{Request, Response, StatusCode};
 use paf_core::{server::ConnInfo, Body, Ctx};
 use paf_hyper::{Running, Server};
 use paf_smoltcp::{Config, MemoryDevice, Stack};
+// Not every test that includes this module bounds its steps.
+#[allow(unused_imports)]
+pub use paf_testkit::within;
+use paf_testkit::TestCert;
 
 pub const SERVER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 pub const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -78,43 +83,15 @@ pub fn serve_plain(port: u16) -> Served {
 }
 
 /// [`router`] over TLS on port 443, offering `h2` and `http/1.1`; the
-/// context trusts the certificate (named `localhost`).
+/// context trusts the certificate (named `localhost` and 127.0.0.1).
 pub fn serve_tls() -> Served {
-    let cert = test_cert();
+    let cert = TestCert::localhost();
     let server = Server::builder()
         .tls(cert.server_config(&[b"h2", b"http/1.1"]))
         .build(router);
     let mut served = serve(server, 443);
     served.ctx = served.ctx.with_ca_pem(cert.cert_pem.as_bytes()).unwrap();
     served
-}
-
-/// A self-signed certificate for `localhost`: its PEM is both the server's
-/// chain and the client's trusted root.
-pub struct TestCert {
-    pub cert_pem: String,
-    pub key_pem: String,
-}
-
-pub fn test_cert() -> TestCert {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    TestCert {
-        cert_pem: cert.cert.pem(),
-        key_pem: cert.signing_key.serialize_pem(),
-    }
-}
-
-impl TestCert {
-    /// A server configuration offering these ALPN protocols.
-    pub fn server_config(&self, alpn: &[&[u8]]) -> Arc<rustls::ServerConfig> {
-        let mut config = paf_core::tls::server_config_from_pem(
-            self.cert_pem.as_bytes(),
-            self.key_pem.as_bytes(),
-        )
-        .unwrap();
-        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        Arc::new(config)
-    }
 }
 
 /// The bytes of the large bodies: a block of a prime length repeated, so
@@ -214,11 +191,4 @@ fn status(code: StatusCode, text: String) -> Response<Body> {
     let mut response = Response::new(Body::from(text));
     *response.status_mut() = code;
     response
-}
-
-/// Bounds a test step so that a bug fails the test instead of hanging it.
-pub async fn within<F: std::future::Future>(secs: u64, fut: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(secs), fut)
-        .await
-        .expect("test step timed out")
 }

@@ -1,19 +1,16 @@
 //! Shared by the integration tests: real paf servers (paf-hyper) on a
-//! background tokio runtime, a test certificate, and a handler with a route
-//! per behaviour under test. The client side is plain blocking code.
+//! background tokio runtime, and a handler with a route per behaviour under
+//! test; the test certificate is paf-testkit's. The client side is plain
+//! blocking code.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
-use std::{
-    net::SocketAddr,
-    path::Path,
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{net::SocketAddr, path::Path, sync::OnceLock, time::Duration};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use paf_core::{server::ConnInfo, Body};
 use paf_hyper::{Running, Server, StopHandle};
+use paf_testkit::TestCert;
 
 /// The runtime the servers run on; the tests' own threads have none.
 pub fn runtime() -> &'static tokio::runtime::Runtime {
@@ -82,34 +79,6 @@ pub fn unix_server(path: &Path, handler: impl paf_core::server::Handler) -> Test
             .block_on(Server::new(handler).bind_unix(path))
             .unwrap(),
     )
-}
-
-/// A self-signed certificate for `localhost` and 127.0.0.1: its PEM is the
-/// server's chain and the client's trusted root.
-pub struct TestCert {
-    pub cert_pem: String,
-    pub key_pem: String,
-}
-
-pub fn test_cert() -> TestCert {
-    let cert =
-        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    TestCert {
-        cert_pem: cert.cert.pem(),
-        key_pem: cert.signing_key.serialize_pem(),
-    }
-}
-
-impl TestCert {
-    pub fn server_config(&self, alpn: &[&[u8]]) -> Arc<rustls::ServerConfig> {
-        let mut config = paf_core::tls::server_config_from_pem(
-            self.cert_pem.as_bytes(),
-            self.key_pem.as_bytes(),
-        )
-        .unwrap();
-        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        Arc::new(config)
-    }
 }
 
 /// `hello` gzipped: what a server sends with `content-encoding: gzip`.
