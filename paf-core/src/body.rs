@@ -251,14 +251,46 @@ impl Body {
             return (self, Sent { flag: None });
         }
         let flag = Arc::new(SentFlag::default());
-        let hint = http_body::Body::size_hint(&self);
-        let body = TrackSent {
-            body: self,
-            left: hint.exact(),
+        let left = http_body::Body::size_hint(&self).exact();
+        let body = self.observed(TrackSent {
+            left,
             flag: Some(flag.clone()),
-        };
-        let body = Body::streamed(body, hint);
+        });
         (body, Sent { flag: Some(flag) })
+    }
+
+    /// The body, watched by `observer` as it is read (see
+    /// [`BodyObserver`]): to count its bytes, time it, or know it was read
+    /// whole. The data are unchanged; a body in memory becomes a stream.
+    ///
+    /// ```
+    /// use paf_core::{body::BodyObserver, Body};
+    /// use std::sync::{atomic::{AtomicUsize, Ordering}, Arc};
+    ///
+    /// struct Count(Arc<AtomicUsize>);
+    /// impl BodyObserver for Count {
+    ///     fn data(&mut self, len: usize, _at_end: bool) {
+    ///         self.0.fetch_add(len, Ordering::Relaxed);
+    ///     }
+    /// }
+    ///
+    /// # async fn demo() -> paf_core::Result<()> {
+    /// let seen = Arc::new(AtomicUsize::new(0));
+    /// let body = Body::from("twelve bytes").observed(Count(seen.clone()));
+    /// body.to_bytes(64).await?;
+    /// assert_eq!(seen.load(Ordering::Relaxed), 12);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn observed(self, observer: impl BodyObserver) -> Body {
+        let hint = http_body::Body::size_hint(&self);
+        Body::streamed(
+            Observed {
+                body: self,
+                observer,
+            },
+            hint,
+        )
     }
 
     /// The body as a stream of data chunks.
@@ -443,12 +475,82 @@ impl Future for Sent {
     }
 }
 
-/// A body that sets its [`SentFlag`] with its last byte. An engine that
-/// knows the length stops reading once it has that many bytes (hyper drops
-/// the body without asking for its end), so the last byte is counted, not
+/// Watches a body as it is read ([`Body::observed`]): each data frame, its
+/// end, its failure, and the moment it is dropped. What the engines and the
+/// server count or time about a body is written once as an observer.
+pub trait BodyObserver: Send + Sync + Unpin + 'static {
+    /// A data frame of `len` bytes went by; `at_end` when the body says it
+    /// has nothing more (its exact length is read).
+    fn data(&mut self, len: usize, at_end: bool) {
+        let _ = (len, at_end);
+    }
+
+    /// The body ended: it yielded its last frame.
+    fn ended(&mut self) {}
+
+    /// Reading the body failed.
+    fn failed(&mut self, error: &Error) {
+        let _ = error;
+    }
+
+    /// The body is dropped, at its end or not (`at_end`): read whole, or
+    /// given up by whoever held it.
+    fn dropped(&mut self, at_end: bool) {
+        let _ = at_end;
+    }
+}
+
+/// A body and its [`BodyObserver`].
+struct Observed<O: BodyObserver> {
+    body: Body,
+    observer: O,
+}
+
+impl<O: BodyObserver> http_body::Body for Observed<O> {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    let at_end = this.body.is_end_stream();
+                    this.observer.data(data.len(), at_end);
+                }
+            }
+            Poll::Ready(Some(Err(error))) => this.observer.failed(error),
+            Poll::Ready(None) => this.observer.ended(),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl<O: BodyObserver> Drop for Observed<O> {
+    fn drop(&mut self) {
+        let at_end = http_body::Body::is_end_stream(&self.body);
+        self.observer.dropped(at_end);
+    }
+}
+
+/// Sets its [`SentFlag`] with the body's last byte. An engine that knows
+/// the length stops reading once it has that many bytes (hyper drops the
+/// body without asking for its end), so the last byte is counted, not
 /// waited for.
 struct TrackSent {
-    body: Body,
     /// Bytes still to come, when the length is known.
     left: Option<u64>,
     /// Taken when set.
@@ -463,37 +565,18 @@ impl TrackSent {
     }
 }
 
-impl http_body::Body for TrackSent {
-    type Data = Bytes;
-    type Error = Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>>>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.body).poll_frame(cx);
-        match &polled {
-            Poll::Ready(None) => this.mark_sent(),
-            Poll::Ready(Some(Ok(frame))) => {
-                if let (Some(left), Some(data)) = (&mut this.left, frame.data_ref()) {
-                    *left = left.saturating_sub(data.len() as u64);
-                }
-                if this.left == Some(0) || this.body.is_end_stream() {
-                    this.mark_sent();
-                }
-            }
-            Poll::Ready(Some(Err(_))) | Poll::Pending => {}
+impl BodyObserver for TrackSent {
+    fn data(&mut self, len: usize, at_end: bool) {
+        if let Some(left) = &mut self.left {
+            *left = left.saturating_sub(len as u64);
         }
-        polled
+        if self.left == Some(0) || at_end {
+            self.mark_sent();
+        }
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
+    fn ended(&mut self) {
+        self.mark_sent();
     }
 }
 

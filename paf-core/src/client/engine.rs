@@ -10,25 +10,16 @@
 //! `RUST_LOG=paf=debug` logs every request; at INFO nothing is logged per
 //! request, and with DEBUG off none of this costs more than a level check.
 
-use std::{
-    fmt,
-    future::Future,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Instant,
-};
+use std::{fmt, future::Future, sync::Arc, time::Instant};
 
-use bytes::Bytes;
 use http::{Request, Response};
-use http_body::Frame;
 use tracing::{field::Empty, Instrument, Span};
 
 use super::{
     get_request, send_with_replay, with_timeout, Builder, Client, Failed, FromSettings, Redacted,
     Settings,
 };
-use crate::{Body, BoxFuture, Ctx, Result};
+use crate::{body::BodyObserver, Body, BoxFuture, Ctx, Result};
 
 /// What an async backend implements: how one request goes out on its
 /// engine. The rest is [`EngineClient`]'s, the same for every engine: the
@@ -226,7 +217,7 @@ impl<E: Engine> Shared<E> {
             Ok(response) => {
                 span.record("status", response.status().as_u16());
                 span.record("head_ms", started.elapsed().as_secs_f64() * 1e3);
-                Ok(response.map(|body| Body::wrap(Logged::new(body, span, started))))
+                Ok(response.map(|body| body.observed(Logged::new(span, started))))
             }
             Err(error) => {
                 tracing::debug!(parent: &span, %error, "request failed");
@@ -263,11 +254,10 @@ impl<E: Engine> Shared<E> {
     }
 }
 
-/// A response body that, once read to its end (or failed), logs how many
-/// bytes came and how long the whole request took, in the request's span.
-/// Only used when the span is enabled.
+/// Watches a response body and, once it is read to its end (or failed, or
+/// dropped), logs how many bytes came and how long the whole request took,
+/// in the request's span. Only used when the span is enabled.
 struct Logged {
-    body: Body,
     span: Span,
     started: Instant,
     bytes: u64,
@@ -275,9 +265,8 @@ struct Logged {
 }
 
 impl Logged {
-    fn new(body: Body, span: Span, started: Instant) -> Self {
+    fn new(span: Span, started: Instant) -> Self {
         Logged {
-            body,
             span,
             started,
             bytes: 0,
@@ -297,45 +286,25 @@ impl Logged {
     }
 }
 
-impl http_body::Body for Logged {
-    type Data = Bytes;
-    type Error = crate::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>>>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.body).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    this.bytes += data.len() as u64;
-                }
-            }
-            Poll::Ready(Some(Err(_))) => this.finish("failed"),
-            Poll::Ready(None) => this.finish("read"),
-            Poll::Pending => {}
-        }
-        polled
+impl BodyObserver for Logged {
+    fn data(&mut self, len: usize, _at_end: bool) {
+        self.bytes += len as u64;
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
+    fn ended(&mut self) {
+        self.finish("read");
     }
 
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
+    fn failed(&mut self, _: &crate::Error) {
+        self.finish("failed");
     }
-}
 
-impl Drop for Logged {
-    fn drop(&mut self) {
-        if http_body::Body::is_end_stream(&self.body) {
-            self.finish("read");
+    fn dropped(&mut self, at_end: bool) {
+        self.finish(if at_end {
+            "read"
         } else {
-            self.finish("dropped before its end");
-        }
+            "dropped before its end"
+        });
     }
 }
 

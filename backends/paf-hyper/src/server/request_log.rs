@@ -6,16 +6,12 @@
 
 use std::{
     fmt,
-    pin::Pin,
     sync::Arc,
-    task::{Context, Poll},
     time::{Duration, SystemTime},
 };
 
-use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
-use http_body::{Frame, SizeHint};
-use paf_core::{server::ConnInfo, Body, Error, Result};
+use paf_core::{body::BodyObserver, server::ConnInfo, Body};
 use tokio::time::Instant;
 use tracing::{
     field::Empty,
@@ -145,8 +141,7 @@ impl RequestLog {
             self.span.record("head_ms", millis(self.started.elapsed()));
         }
         response.map(|body| {
-            Body::wrap(Logged {
-                body,
+            body.observed(Logged {
                 log: self,
                 ended: false,
             })
@@ -219,51 +214,26 @@ fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
 }
 
-/// A response body that counts the bytes sent and finishes its request's
-/// log when dropped: hyper drops it as soon as the last byte is handed to
-/// the connection, or when the connection ends. An empty body is dropped
-/// with the head.
+/// Watches a response body: counts the bytes sent and finishes its
+/// request's log when the body is dropped, which hyper does as soon as the
+/// last byte is handed to the connection, or when the connection ends. An
+/// empty body is dropped with the head.
 struct Logged {
-    body: Body,
     log: RequestLog,
     ended: bool,
 }
 
-impl http_body::Body for Logged {
-    type Data = Bytes;
-    type Error = Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>>>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.body).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    this.log.bytes += data.len() as u64;
-                }
-            }
-            Poll::Ready(None) => this.ended = true,
-            Poll::Ready(Some(Err(_))) | Poll::Pending => {}
-        }
-        polled
+impl BodyObserver for Logged {
+    fn data(&mut self, len: usize, _at_end: bool) {
+        self.log.bytes += len as u64;
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
+    fn ended(&mut self) {
+        self.ended = true;
     }
 
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}
-
-impl Drop for Logged {
-    fn drop(&mut self) {
-        let complete =
-            self.ended || http_body::Body::is_end_stream(&self.body) || !self.log.has_body();
+    fn dropped(&mut self, at_end: bool) {
+        let complete = self.ended || at_end || !self.log.has_body();
         self.log.finish(complete);
     }
 }
