@@ -390,7 +390,6 @@ fn protocol(err: reqwest::Error) -> Error {
         Some(e) if e.is_incomplete_message() || e.is_canceled() || e.is_closed() => {
             ProtocolKind::ClosedEarly
         }
-        Some(e) if e.is_parse_too_large() => ProtocolKind::HeadTooLarge,
         Some(e) if e.is_parse() || e.is_parse_status() => ProtocolKind::Malformed,
         _ => ProtocolKind::Other,
     };
