@@ -151,11 +151,13 @@ struct Follower<B> {
 
 impl<B: Replay> Follower<B> {
     fn start(request: &Request<B>, policy: Policy) -> Option<Self> {
+        // Nothing is copied for a policy that follows nothing.
+        let max = policy.max?;
         Some(Follower {
             hop: Hop::of(request),
             replay: request.body().try_clone(),
             followed: 0,
-            max: policy.max?,
+            max,
         })
     }
 
