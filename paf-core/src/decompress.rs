@@ -298,11 +298,19 @@ impl Plan {
 
     /// The response with its body decoded, as [`decode_response`] does.
     pub fn decode(self, response: Response<Body>) -> Response<Body> {
+        // Nothing asked for (the default): the response as it is, not even
+        // taken apart.
+        if self.codings.is_empty() {
+            return response;
+        }
         decode_response(response, self.codings)
     }
 
     /// The blocking twin of [`Plan::decode`].
     pub fn decode_blocking(self, response: Response<blocking::Body>) -> Response<blocking::Body> {
+        if self.codings.is_empty() {
+            return response;
+        }
         decode_blocking_response(response, self.codings)
     }
 }
