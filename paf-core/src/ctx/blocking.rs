@@ -126,24 +126,13 @@ impl Ctx {
     /// [`Ctx::connect_via`] for blocking engines: connects along a route
     /// this context resolved ([`Ctx::resolve`]).
     pub fn connect_blocking_via(&self, route: &Route) -> Result<BlockingConnection> {
-        // The blocking opens read the limit from the context (each socket
-        // connect is bounded by it): a route given another one (a caller's
-        // remaining budget) connects through a context that says so.
-        if let Some(limit) = route
-            .connect_timeout
-            .filter(|limit| Some(*limit) != self.connect_timeout)
-        {
-            return self
-                .clone()
-                .with_connect_timeout(limit)
-                .connect_blocking_via(route);
-        }
         let endpoint = &route.endpoint;
+        let limit = route.connect_timeout;
         let started = Instant::now();
         // A TCP endpoint may be reached through a proxy's tunnel (proxy.rs).
         let (mut io, peer_addr) = match &route.proxy {
-            Some(proxy) => self.open_through_blocking(proxy, endpoint, started)?,
-            None => self.open_blocking(endpoint)?,
+            Some(proxy) => self.open_through_blocking(proxy, endpoint, limit, started)?,
+            None => self.open_blocking(endpoint, limit)?,
         };
         let mut info = ConnectionInfo {
             endpoint: endpoint.clone(),
@@ -192,9 +181,11 @@ impl Ctx {
         })
     }
 
+    /// Opens `endpoint`, each socket connect bounded by `limit`.
     pub(super) fn open_blocking(
         &self,
         endpoint: &Endpoint,
+        limit: Option<Duration>,
     ) -> Result<(Box<dyn BlockingIo>, Option<SocketAddr>)> {
         let connect_error = |source: io::Error| Error::Connect {
             endpoint: endpoint.to_string(),
@@ -207,19 +198,19 @@ impl Ctx {
                     .map_err(connect_error)?;
                 let mut last = io::Error::new(io::ErrorKind::NotFound, "the name has no address");
                 for addr in addrs {
-                    match self.tcp_blocking(addr) {
+                    match tcp_blocking(addr, limit) {
                         Ok(io) => return Ok((io, Some(addr))),
                         Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                            return Err(self.connect_timed_out())
+                            return Err(connect_timed_out(limit))
                         }
                         Err(e) => last = e,
                     }
                 }
                 Err(connect_error(last))
             }
-            Endpoint::TcpAddr(addr) => match self.tcp_blocking(*addr) {
+            Endpoint::TcpAddr(addr) => match tcp_blocking(*addr, limit) {
                 Ok(io) => Ok((io, Some(*addr))),
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => Err(self.connect_timed_out()),
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => Err(connect_timed_out(limit)),
                 Err(e) => Err(connect_error(e)),
             },
             Endpoint::Unix(path) => {
@@ -254,22 +245,22 @@ impl Ctx {
             }
         }
     }
+}
 
-    fn tcp_blocking(&self, addr: SocketAddr) -> io::Result<Box<dyn BlockingIo>> {
-        let stream = match self.connect_timeout {
-            Some(limit) => TcpStream::connect_timeout(&addr, limit)?,
-            None => TcpStream::connect(addr)?,
-        };
-        // Requests are small writes followed by a wait: Nagle only adds latency.
-        stream.set_nodelay(true)?;
-        Ok(Box::new(stream))
-    }
+fn tcp_blocking(addr: SocketAddr, limit: Option<Duration>) -> io::Result<Box<dyn BlockingIo>> {
+    let stream = match limit {
+        Some(limit) => TcpStream::connect_timeout(&addr, limit)?,
+        None => TcpStream::connect(addr)?,
+    };
+    // Requests are small writes followed by a wait: Nagle only adds latency.
+    stream.set_nodelay(true)?;
+    Ok(Box::new(stream))
+}
 
-    fn connect_timed_out(&self) -> Error {
-        Error::Timeout {
-            what: TimeoutKind::Connect,
-            after: self.connect_timeout.unwrap_or_default(),
-        }
+fn connect_timed_out(limit: Option<Duration>) -> Error {
+    Error::Timeout {
+        what: TimeoutKind::Connect,
+        after: limit.unwrap_or_default(),
     }
 }
 

@@ -1007,31 +1007,30 @@ impl Ctx {
     }
 
     /// Opens a tunnel to `target` through `proxy`, without an async runtime.
-    /// `started` is when connecting began: the connect timeout bounds the
+    /// `started` is when connecting began: the connect limit bounds the
     /// whole exchange with the proxy.
     pub(super) fn open_through_blocking(
         &self,
         proxy: &Proxy,
         target: &Endpoint,
+        limit: Option<Duration>,
         started: Instant,
     ) -> Result<(Box<dyn BlockingIo>, Option<SocketAddr>)> {
         let (io, peer_addr) = self
-            .open_blocking(&proxy.endpoint())
+            .open_blocking(&proxy.endpoint(), limit)
             .map_err(|e| proxy.unreachable(e, target))?;
         let left = || {
-            self.connect_timeout.map(|limit| {
+            limit.map(|limit| {
                 limit
                     .saturating_sub(started.elapsed())
                     .max(Duration::from_millis(1))
             })
         };
         let failed = |e: io::Error| match e.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                if self.connect_timeout.is_some() =>
-            {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut if limit.is_some() => {
                 Error::Timeout {
                     what: TimeoutKind::Connect,
-                    after: self.connect_timeout.unwrap_or_default(),
+                    after: limit.unwrap_or_default(),
                 }
             }
             _ => proxy.tunnel_error(target, e),
