@@ -31,6 +31,11 @@ impl ConnKey {
     pub fn proxy(&self) -> Option<&Proxy> {
         self.proxy.as_ref().map(ProxyKey::proxy)
     }
+
+    /// The TLS server name, when connections of this key use TLS.
+    pub(super) fn server_name(&self) -> Option<&str> {
+        self.tls.as_ref().map(|tls| tls.server_name.as_str())
+    }
 }
 
 impl fmt::Display for ConnKey {

@@ -102,11 +102,13 @@ impl Ctx {
     /// (see [`Route`]). Fails as connecting would before touching the
     /// network: no endpoint, no server name for TLS, an invalid one.
     pub fn resolve(&self) -> Result<Route> {
+        // The key already holds the endpoint, the proxy and the server
+        // name: the route is read off it, not worked out a second time.
         let key = self.key()?;
         let endpoint = key.endpoint().clone();
-        let proxy = self.proxy_for(&endpoint).cloned();
-        let tls = if self.tls_enabled() {
-            let name = self.server_name()?.to_string();
+        let proxy = key.proxy().cloned();
+        let tls = if let Some(name) = key.server_name() {
+            let name = name.to_string();
             let server_name = ServerName::try_from(name.clone()).map_err(|e| Error::Tls {
                 server_name: name.clone(),
                 source: Box::new(e),
