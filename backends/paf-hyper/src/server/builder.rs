@@ -84,6 +84,11 @@ impl Default for Limits {
 /// | [`max_http2_streams`](Self::max_http2_streams): concurrent streams on one HTTP/2 connection | 100 | `RST_STREAM(REFUSED_STREAM)` for each stream past it |
 /// | [`http2_keep_alive_interval`](Self::http2_keep_alive_interval): PING to an HTTP/2 client | every 30 s | no answer within 20 s: the connection is closed |
 ///
+/// The head read and idle timeouts count from the end of the last response
+/// and end the connection between the limit and an eighth more after it:
+/// the server does not read the clock for each request, it looks at its
+/// connections' activity now and then.
+///
 /// A panic in the handler becomes the error handler's response (500 by
 /// default) and is logged at `warn`; the connection and the server go on.
 ///

@@ -1,44 +1,36 @@
 //! One connection's life: the TLS handshake or the version sniffing, the
-//! hyper connection and its watch (idle, stop, shedding), and each request
-//! on it, from the target check to the error handler's answers.
+//! hyper connection and its watch (idle, stop, shedding), and its end, told
+//! to the connection hook. Its requests are in [`super::request`].
 
 use std::{
-    convert::Infallible,
     io,
-    panic::AssertUnwindSafe,
     pin::Pin,
     sync::atomic::{AtomicU8, Ordering},
     sync::Arc,
-    task::{Context, Poll},
+    task::{Poll, Waker},
     time::Duration,
 };
 
-use bytes::Bytes;
 use futures_util::task::AtomicWaker;
-use futures_util::FutureExt;
-use http::{header, HeaderValue, Request, Response, StatusCode, Version};
-use http_body::{Frame, SizeHint};
-use hyper::{body::Incoming, service::service_fn};
+use http::Version;
+use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use paf_core::{
     ctx::{Io, Prefixed},
-    server::{
-        status_response, ConnInfo, ConnectionEnd, ConnectionHook, PeerAddr, ServerError, TlsInfo,
-    },
+    server::{ConnInfo, ConnectionEnd, ConnectionHook, PeerAddr, ServerError, TlsInfo},
     tls::ALPN_H2,
-    Body, BoxError, BoxFuture, Error, Result,
+    BoxError,
 };
 use tokio::sync::Notify;
-use tracing::{debug, warn, Instrument, Span};
+use tracing::{debug, Instrument, Span};
 
 use super::{
-    builder::finite,
-    connections::{Activity, InFlight},
-    request_body::{RequestBody, Verdict},
-    request_log::{connection_span, RequestLog, TARGET},
+    connections::Activity,
+    request::{Conn, Serve},
+    request_log::{connection_span, TARGET},
     running::{stopped, StopSignal},
     stream::{sniff, Proto, SendTimeout},
-    target, Server,
+    Server,
 };
 use crate::error::from_hyper;
 
@@ -139,7 +131,6 @@ impl Server {
         let activity = Arc::new(Activity::new(span.clone()));
         let registered = self.inner.registry.register(activity.clone());
         let shed = registered.shed.clone();
-        let server = self.clone();
         // Built once, shared by the connection's requests.
         let version = match proto {
             Proto::Http1 => Version::HTTP_11,
@@ -150,29 +141,12 @@ impl Server {
         span.record("version", tracing::field::debug(version));
         let mut ending = Ending::start(self.inner.hook.clone(), info.clone(), span.clone());
         let watch_span = span.clone();
-        let watched = activity.clone();
-        // The connection's span reaches the requests through `activity`:
-        // one more capture would make the service's future bigger.
-        let service = service_fn(move |request: Request<Incoming>| {
-            let server = server.clone();
-            let info = info.clone();
-            // Counted from the moment hyper hands the request over until the
-            // response body is dropped: the connection is busy meanwhile.
-            let in_flight = watched.begin();
-            let activity = watched.clone();
-            async move {
-                let access_log = server.inner.access_log.as_ref();
-                let log = RequestLog::begin(&activity.span, access_log, &info, &request);
-                let response = match log {
-                    None => server.respond(request, info, activity).await,
-                    Some(log) => server.respond_logged(log, request, info, activity).await,
-                };
-                Ok::<_, Infallible>(response.map(|body| Tracked {
-                    body,
-                    _in_flight: in_flight,
-                }))
-            }
-        });
+        // The connection's span reaches the requests through `activity`.
+        let service = Serve(Arc::new(Conn {
+            server: self.clone(),
+            info,
+            activity: activity.clone(),
+        }));
         let (result, why) = match proto {
             Proto::Http1 => {
                 // Upgrades (101, CONNECT) hand the connection to the
@@ -220,158 +194,6 @@ impl Server {
         ending.end(how);
     }
 
-    /// [`respond`](Self::respond) to a request that is logged: in its span
-    /// when that is enabled, the response body counted. Boxed, so that the
-    /// future hyper keeps (and moves) for every request stays as small as
-    /// when nothing is logged.
-    fn respond_logged(
-        &self,
-        log: Box<RequestLog>,
-        request: Request<Incoming>,
-        info: Arc<ConnInfo>,
-        activity: Arc<Activity>,
-    ) -> BoxFuture<'static, Response<Body>> {
-        let server = self.clone();
-        let span = log.span.clone();
-        let respond = async move {
-            let response = server.respond(request, info, activity).await;
-            log.responded(response)
-        };
-        if span.is_disabled() {
-            Box::pin(respond)
-        } else {
-            Box::pin(respond.instrument(span))
-        }
-    }
-
-    async fn respond(
-        &self,
-        request: Request<Incoming>,
-        info: Arc<ConnInfo>,
-        activity: Arc<Activity>,
-    ) -> Response<Body> {
-        let version = request.version();
-        let peer = &info.peer;
-        let limits = &self.inner.limits;
-        if let Some(reason) = target::refusal(request.method(), request.uri(), version) {
-            debug!(%peer, method = %request.method(), uri = %request.uri(), reason, "bad request target");
-            let error = ServerError::BadTarget {
-                method: request.method().clone(),
-                target: request.uri().to_string(),
-                reason,
-                peer: peer.clone(),
-            };
-            // What else the client sends cannot be trusted to be framed as
-            // it thinks either: answer, then close.
-            return closing(self.error_response(&error), version);
-        }
-        if request.method() == http::Method::CONNECT && !limits.accept_connect {
-            debug!(%peer, "CONNECT refused");
-            let peer = peer.clone();
-            return self.error_response(&ServerError::ConnectNotAllowed { peer });
-        }
-        let limit = limits.max_body_size;
-        // The declared length is known before a byte of the body is read:
-        // refuse at once rather than let the handler start on it.
-        if http_body::Body::size_hint(request.body()).lower() > limit {
-            debug!(%peer, limit, "request body declared larger than the limit");
-            return self.body_too_large(limit, peer.clone(), version);
-        }
-        // A request without a body (most GETs) needs no guard on it.
-        let mut verdict = None;
-        let mut request = request.map(|body| {
-            if http_body::Body::is_end_stream(&body) {
-                return Body::empty();
-            }
-            let judged = Arc::new(Verdict::default());
-            verdict = Some(judged.clone());
-            let read_timeout = finite(limits.body_read_timeout);
-            Body::wrap(RequestBody::new(
-                body,
-                limit,
-                read_timeout,
-                judged,
-                activity,
-            ))
-        });
-        // An HTTP/1.0 request on a connection counted as HTTP/1.1 gets its
-        // own description; every other request shares the connection's.
-        let info = if info.version == version {
-            info
-        } else {
-            Arc::new(ConnInfo::new(peer.clone(), version, info.tls.clone()).with_id(info.id))
-        };
-        let conn = Arc::clone(&info);
-        request.extensions_mut().insert(info);
-        // The call is guarded too, for a handler that panics before it
-        // returns its future. Only the boxed future is kept across the
-        // wait: this future stays small, and hyper moves it for every
-        // request.
-        let call = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.handler.call(request)));
-        let outcome = match call {
-            Err(panic) => Ok(Err(panic)),
-            Ok(answer) => {
-                let answer = AssertUnwindSafe(answer).catch_unwind();
-                match self.inner.limits.handler_timeout {
-                    None => Ok(answer.await),
-                    Some(limit) => tokio::time::timeout(limit, answer).await.map_err(|_| limit),
-                }
-            }
-        };
-        let error = match outcome {
-            // Whatever the handler made of its failed read, the client is
-            // told why: its body was too large.
-            Ok(Ok(_)) if verdict.as_deref().is_some_and(Verdict::too_large) => {
-                debug!(peer = %conn.peer, limit, "request body passed the limit");
-                return self.body_too_large(limit, conn.peer.clone(), version);
-            }
-            Ok(Ok(_)) if verdict.as_deref().is_some_and(Verdict::timed_out) => {
-                let after = limits.body_read_timeout;
-                debug!(peer = %conn.peer, ?after, "request body stalled");
-                let response = self.error_response(&ServerError::BodyTimeout {
-                    after,
-                    peer: conn.peer.clone(),
-                });
-                return closing(response, version);
-            }
-            Ok(Ok(response)) => return response,
-            Ok(Err(panic)) => {
-                let message = panic_message(&*panic);
-                warn!(peer = %conn.peer, %message, "handler panicked");
-                ServerError::HandlerPanicked {
-                    message,
-                    peer: conn.peer.clone(),
-                }
-            }
-            Err(after) => {
-                warn!(peer = %conn.peer, ?after, "handler timed out");
-                ServerError::HandlerTimeout {
-                    after,
-                    peer: conn.peer.clone(),
-                }
-            }
-        };
-        self.error_response(&error)
-    }
-
-    /// The error handler's answer to a body over the limit. The rest of the
-    /// body is not read, so an HTTP/1 connection cannot carry another
-    /// request: say so rather than let the client find out.
-    fn body_too_large(&self, limit: u64, peer: PeerAddr, version: Version) -> Response<Body> {
-        let response = self.error_response(&ServerError::BodyTooLarge { limit, peer });
-        closing(response, version)
-    }
-
-    /// The error handler's response; a panicking error handler must not
-    /// take the connection down with it, so it gets a bare 500.
-    fn error_response(&self, error: &ServerError) -> Response<Body> {
-        std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.error_handler.handle(error)))
-            .unwrap_or_else(|_| {
-                warn!(%error, "error handler panicked");
-                status_response(StatusCode::INTERNAL_SERVER_ERROR)
-            })
-    }
-
     fn handshake_failed(&self, peer: PeerAddr, source: BoxError) {
         let error = ServerError::Handshake { peer, source };
         debug!(%error, "TLS handshake failed");
@@ -384,27 +206,6 @@ impl Server {
         debug!(%error, "connection failed");
         // hyper already answered what it could (400, 431…): unused.
         drop(self.error_response(&error));
-    }
-}
-
-/// Closes an HTTP/1 connection after `response`: the rest of the request
-/// body was not read, so the connection cannot carry another request.
-fn closing(mut response: Response<Body>, version: Version) -> Response<Body> {
-    if version < Version::HTTP_2 {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    response
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic payload is not a string".to_string()
     }
 }
 
@@ -552,9 +353,28 @@ where
     let _watch = AbortOnDrop(watch);
     tokio::pin!(conn);
     let mut closing = false;
+    // The waker last handed to the watch, and the order last seen: a
+    // task's waker seldom changes, and comparing costs less than
+    // registering it again at every poll. An order's wake-up takes the
+    // registered waker with it, so a new order means registering again.
+    let mut registered: Option<Waker> = None;
+    let mut seen = 0;
     let result = std::future::poll_fn(|cx| {
-        orders.waker.register(cx.waker());
-        match orders.order.load(Ordering::Acquire) {
+        let order = loop {
+            if !registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                orders.waker.register(cx.waker());
+                registered = Some(cx.waker().clone());
+            }
+            // Read after registering: an order given meanwhile is seen now
+            // or wakes the task.
+            let order = orders.order.load(Ordering::Acquire);
+            if order == seen {
+                break order;
+            }
+            seen = order;
+            registered = None;
+        };
+        match order {
             DROP => return Poll::Ready(Ok(())),
             SHUT_DOWN if !closing => {
                 conn.as_mut().shut_down();
@@ -578,6 +398,7 @@ async fn watch(
     shed: Arc<Notify>,
 ) {
     let mut closing = false;
+    let mut quiet = activity.quiet();
     loop {
         tokio::select! {
             () = shed.notified() => {
@@ -590,7 +411,7 @@ async fn watch(
                 orders.give(SHUT_DOWN, STOP);
                 closing = true;
             }
-            () = activity.idle_for(idle_limit) => {
+            () = activity.idle_for(idle_limit, &mut quiet) => {
                 if closing || http1 {
                     // Nothing is in progress: on HTTP/1 nothing is lost by
                     // closing; on HTTP/2 the shutdown did not end it (a
@@ -603,7 +424,7 @@ async fn watch(
                 closing = true;
                 // The peer gets a whole idle period after the GOAWAY before
                 // the connection is dropped under it.
-                activity.touch();
+                quiet.restart();
             }
         }
     }
@@ -615,32 +436,5 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-/// A response body that keeps its request counted as in progress until
-/// hyper is done with it.
-struct Tracked {
-    body: Body,
-    _in_flight: InFlight,
-}
-
-impl http_body::Body for Tracked {
-    type Data = Bytes;
-    type Error = Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>>>> {
-        Pin::new(&mut self.get_mut().body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
     }
 }

@@ -7,7 +7,7 @@
 use std::{
     collections::BTreeMap,
     sync::{
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
         Arc, Mutex,
     },
     time::Duration,
@@ -19,23 +19,49 @@ use tracing::Span;
 /// Marks "not waiting for a body byte" in [`Activity::wait_since`].
 const NOT_WAITING: u64 = u64::MAX;
 
-/// How busy a connection is: the requests in progress on it, and when the
-/// last one ended. A request only touches two atomics and reads the clock;
-/// the idle watch sleeps once per idle period rather than being woken and
-/// re-armed at the end of every request. It also carries what each request
-/// needs of its connection: its span.
+/// How busy a connection is: the requests begun and ended on it. A request
+/// only adds to two counters and reads a flag; it does not read the clock.
+/// The idle watch ([`Activity::idle_for`]) reads the counters now and then
+/// instead: it naps until the idle deadline while nothing happens (the first
+/// request to begin wakes it), and looks again every
+/// [`IDLE_PROBES`]th of the idle limit while requests come and go, so that
+/// it knows when the last one ended to within that much. It also carries
+/// what each request needs of its connection: its span.
 pub(super) struct Activity {
     /// The connection's tracing span, parent of its requests' spans.
     pub(super) span: Span,
-    in_flight: AtomicUsize,
-    /// When the connection started; `last_end` counts from here.
+    began: AtomicU64,
+    ended: AtomicU64,
+    /// The idle watch is napping until its deadline: a request that begins
+    /// must wake it.
+    napping: AtomicBool,
+    wake: Notify,
+    /// When the connection started; `wait_since` counts from here.
     base: Instant,
-    /// Milliseconds from `base` to the end of the last request.
-    last_end: AtomicU64,
     /// Request bodies whose read is waiting for a byte.
     body_waits: AtomicUsize,
     /// Milliseconds from `base` to when `body_waits` last left zero.
     wait_since: AtomicU64,
+}
+
+/// How finely the idle watch places the end of the last request: a
+/// connection is closed between the idle limit and an eighth more after it.
+pub(super) const IDLE_PROBES: u32 = 8;
+
+/// What the idle watch knows of a connection's quiet: no request was in
+/// progress after `since`, as of its last look, which saw the counters at
+/// `seen`.
+pub(super) struct Quiet {
+    since: Instant,
+    seen: u64,
+}
+
+impl Quiet {
+    /// Quiet from now on, whatever came before (a GOAWAY just sent: the peer
+    /// gets a whole idle period to answer it).
+    pub(super) fn restart(&mut self) {
+        self.since = Instant::now();
+    }
 }
 
 impl Default for Activity {
@@ -48,22 +74,50 @@ impl Activity {
     pub(super) fn new(span: Span) -> Self {
         Activity {
             span,
-            in_flight: AtomicUsize::new(0),
+            began: AtomicU64::new(0),
+            ended: AtomicU64::new(0),
+            napping: AtomicBool::new(false),
+            wake: Notify::new(),
             base: Instant::now(),
-            last_end: AtomicU64::new(0),
             body_waits: AtomicUsize::new(0),
             wait_since: AtomicU64::new(NOT_WAITING),
         }
     }
 
-    pub(super) fn begin(self: &Arc<Self>) -> InFlight {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        InFlight(self.clone())
+    /// A request is in progress from now.
+    #[inline]
+    pub(super) fn request_began(&self) {
+        self.began.fetch_add(1, Ordering::SeqCst);
+        // Paired with the watch's store of `napping` then load of `began`:
+        // either it sees this request, or this sees it napping.
+        if self.napping.load(Ordering::SeqCst) && self.napping.swap(false, Ordering::SeqCst) {
+            self.wake.notify_one();
+        }
     }
 
-    /// Counts the idle period from now, as if a request had just ended.
-    pub(super) fn touch(&self) {
-        self.last_end.fetch_max(self.elapsed_ms(), Ordering::AcqRel);
+    /// A request is no longer in progress.
+    #[inline]
+    pub(super) fn request_ended(&self) {
+        self.ended.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The requests in progress, and a figure that changes whenever a
+    /// request begins or ends.
+    fn counts(&self) -> (u64, u64) {
+        // `ended` first: a request is counted as begun before it ends, so
+        // the difference is never negative.
+        let ended = self.ended.load(Ordering::Acquire);
+        let began = self.began.load(Ordering::SeqCst);
+        (began.saturating_sub(ended), began.wrapping_add(ended))
+    }
+
+    /// The connection as its idle watch first sees it: quiet since it
+    /// started.
+    pub(super) fn quiet(&self) -> Quiet {
+        Quiet {
+            since: self.base,
+            seen: self.counts().1,
+        }
     }
 
     fn elapsed_ms(&self) -> u64 {
@@ -87,45 +141,52 @@ impl Activity {
     /// Idle, or every request in progress has waited `stalled_after` for a
     /// body byte.
     fn sheddable(&self, stalled_after: Duration) -> bool {
-        let in_flight = self.in_flight.load(Ordering::Acquire);
+        let (in_flight, _) = self.counts();
         if in_flight == 0 {
             return true;
         }
         let since = self.wait_since.load(Ordering::Acquire);
         let stalled_ms = u64::try_from(stalled_after.as_millis()).unwrap_or(u64::MAX);
-        self.body_waits.load(Ordering::Acquire) >= in_flight
+        u64::try_from(self.body_waits.load(Ordering::Acquire)).unwrap_or(u64::MAX) >= in_flight
             && since != NOT_WAITING
             && self.elapsed_ms().saturating_sub(since) >= stalled_ms
     }
 
-    /// Resolves once no request has been in progress for `limit`.
-    pub(super) async fn idle_for(&self, limit: Duration) {
+    /// Resolves once no request has been in progress for `limit` (and at
+    /// most `limit / IDLE_PROBES` more), `quiet` keeping what was seen
+    /// across calls.
+    pub(super) async fn idle_for(&self, limit: Duration, quiet: &mut Quiet) {
+        let probe = limit / IDLE_PROBES;
         loop {
-            if self.in_flight.load(Ordering::Acquire) > 0 {
-                // Busy: look again a whole period later; the deadline is
-                // counted from the end of the last request in any case.
-                tokio::time::sleep(limit).await;
+            let (in_flight, seen) = self.counts();
+            let now = Instant::now();
+            if in_flight > 0 || seen != quiet.seen {
+                // Requests came or went since the last look: the last one
+                // ended (if it did) before now. Look again shortly.
+                quiet.seen = seen;
+                quiet.since = now;
+                tokio::time::sleep(probe).await;
                 continue;
             }
-            let ended = Duration::from_millis(self.last_end.load(Ordering::Acquire));
-            let deadline = self.base + ended + limit;
-            if Instant::now() >= deadline {
+            let Some(deadline) = quiet.since.checked_add(limit) else {
+                // No limit a clock can reach: never idle.
+                return std::future::pending().await;
+            };
+            if now >= deadline {
                 return;
             }
-            tokio::time::sleep_until(deadline).await;
+            self.napping.store(true, Ordering::SeqCst);
+            if self.counts().1 != seen {
+                // A request began before it could see the nap.
+                self.napping.store(false, Ordering::SeqCst);
+                continue;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {}
+                () = self.wake.notified() => {}
+            }
+            self.napping.store(false, Ordering::SeqCst);
         }
-    }
-}
-
-/// One request in progress; its end is when this is dropped.
-pub(super) struct InFlight(Arc<Activity>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        // Stored before the count drops, so that whoever sees no request in
-        // progress also sees when the last one ended.
-        self.0.touch();
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -214,8 +275,8 @@ mod tests {
         let busy = Arc::new(Activity::default());
         let stalled = Arc::new(Activity::default());
         let idle = Arc::new(Activity::default());
-        let _busy_request = busy.begin();
-        let _stalled_request = stalled.begin();
+        busy.request_began();
+        stalled.request_began();
         stalled.body_wait_begins();
         let first = registry.register(busy.clone());
         let second = registry.register(stalled.clone());
@@ -235,6 +296,70 @@ mod tests {
         stalled.body_wait_ends();
         drop(third);
         assert_eq!(registry.lock().len(), 2);
+    }
+
+    /// Requests come and go for a while, then stop: the idle watch fires
+    /// no sooner than the limit after the last one ended, and no later than
+    /// an eighth of it more, whether it was napping or probing meanwhile.
+    #[tokio::test(start_paused = true)]
+    async fn idle_is_counted_from_the_last_request_to_within_an_eighth() {
+        let activity = Activity::default();
+        let limit = Duration::from_secs(8);
+        let mut quiet = activity.quiet();
+        let start = Instant::now();
+        let requests = async {
+            // A first request after a nap, then a busy stretch.
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            for _ in 0..20 {
+                activity.request_began();
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                activity.request_ended();
+                tokio::time::sleep(Duration::from_millis(700)).await;
+            }
+            Instant::now() - Duration::from_millis(700)
+        };
+        let idle = async {
+            activity.idle_for(limit, &mut quiet).await;
+            Instant::now()
+        };
+        let (last_end, idle_at) = tokio::join!(requests, idle);
+        assert!(last_end > start + Duration::from_secs(20));
+        assert!(idle_at >= last_end + limit, "{:?}", idle_at - last_end);
+        assert!(
+            idle_at <= last_end + limit + limit / IDLE_PROBES,
+            "{:?}",
+            idle_at - last_end
+        );
+
+        // One short request while the watch naps: it is woken, and counts
+        // from that request's end, not from its nap's.
+        let once = Activity::default();
+        let mut quiet = once.quiet();
+        let request = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            once.request_began();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            once.request_ended();
+            Instant::now()
+        };
+        let idle = async {
+            once.idle_for(limit, &mut quiet).await;
+            Instant::now()
+        };
+        let (ended, idle_at) = tokio::join!(request, idle);
+        assert!(idle_at >= ended + limit, "{:?}", idle_at - ended);
+        assert!(
+            idle_at <= ended + limit + limit / IDLE_PROBES,
+            "{:?}",
+            idle_at - ended
+        );
+
+        // A connection nobody uses is idle exactly the limit after its start.
+        let unused = Activity::default();
+        let mut quiet = unused.quiet();
+        let start = Instant::now();
+        unused.idle_for(limit, &mut quiet).await;
+        assert_eq!(Instant::now() - start, limit);
     }
 
     trait NowOrNever {

@@ -68,6 +68,7 @@ mod access_log;
 mod builder;
 mod connection;
 mod connections;
+mod request;
 mod request_body;
 mod request_log;
 mod running;

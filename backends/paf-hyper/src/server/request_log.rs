@@ -10,7 +10,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
+use http::{header, request, HeaderValue, Method, Response, StatusCode, Uri, Version};
 use paf_core::{body::BodyObserver, server::ConnInfo, Body};
 use tokio::time::Instant;
 use tracing::{
@@ -68,38 +68,32 @@ struct Access {
 }
 
 impl RequestLog {
-    /// `None` when neither the span, nor the event, nor an access log wants
-    /// the request: without an access log, at `info` or without a
-    /// subscriber, that is one load and compare.
+    /// Whether a request may be logged at all: an access log is set, or
+    /// `debug` is enabled somewhere. Without an access log, at `info` or
+    /// without a subscriber, that is one load and compare, and the request
+    /// is not looked at.
     #[inline]
-    pub(super) fn begin<B>(
-        conn_span: &Span,
-        access_log: Option<&Arc<dyn AccessLog>>,
-        conn: &Arc<ConnInfo>,
-        request: &Request<B>,
-    ) -> Option<Box<RequestLog>> {
+    pub(super) fn may_be_wanted(access_log: Option<&Arc<dyn AccessLog>>) -> bool {
         // What `debug_span!` and `enabled!` look at first, checked once.
-        if access_log.is_none()
-            && (Level::DEBUG > STATIC_MAX_LEVEL || Level::DEBUG > LevelFilter::current())
-        {
-            return None;
-        }
-        Self::begin_wanted(conn_span, access_log, conn, request)
+        access_log.is_some()
+            || (Level::DEBUG <= STATIC_MAX_LEVEL && Level::DEBUG <= LevelFilter::current())
     }
 
-    fn begin_wanted<B>(
+    /// The log of a request, `None` when neither the span, nor the event,
+    /// nor an access log wants it (see [`RequestLog::may_be_wanted`]).
+    pub(super) fn begin(
         conn_span: &Span,
         access_log: Option<&Arc<dyn AccessLog>>,
         conn: &Arc<ConnInfo>,
-        request: &Request<B>,
+        request: &request::Parts,
     ) -> Option<Box<RequestLog>> {
         let span = tracing::debug_span!(
             target: TARGET,
             parent: conn_span,
             "request",
-            method = %request.method(),
-            path = %RequestTarget { uri: request.uri(), query: false },
-            version = ?request.version(),
+            method = %request.method,
+            path = %RequestTarget { uri: &request.uri, query: false },
+            version = ?request.version,
             status = Empty,
             head_ms = Empty,
             bytes = Empty,
@@ -111,7 +105,7 @@ impl RequestLog {
         {
             return None;
         }
-        let headers = request.headers();
+        let headers = &request.headers;
         let access = access_log.map(|log| Access {
             log: log.clone(),
             received: SystemTime::now(),
@@ -122,9 +116,9 @@ impl RequestLog {
             span,
             started: Instant::now(),
             conn: conn.clone(),
-            method: request.method().clone(),
-            uri: request.uri().clone(),
-            version: request.version(),
+            method: request.method.clone(),
+            uri: request.uri.clone(),
+            version: request.version,
             status: StatusCode::OK,
             bytes: 0,
             access,
