@@ -181,6 +181,10 @@ measure raw-hyper-http2 http 18303 "h2c" \
     "$BIN/raw-hyper-server" --addr 127.0.0.1:18303 --threads 1 --protocol http2
 measure paf http 18304 "h1 h2c h1-conn" \
     "$BIN/paf-server" --addr 127.0.0.1:18304 --threads 1
+# The same paf server without ConnInfo in the requests' extensions: the
+# price of that one feature.
+measure paf-no-conn-info http 18307 "h1 h2c" \
+    "$BIN/paf-server" --addr 127.0.0.1:18307 --threads 1 --no-conn-info
 measure raw-tls https 18305 "https-h1 h2-tls https-conn https-resumed-conn" \
     "$BIN/raw-hyper-server" --addr 127.0.0.1:18305 --threads 1 --protocol alpn "${TLS[@]}"
 measure paf-tls https 18306 "https-h1 h2-tls https-conn https-resumed-conn" \
@@ -200,8 +204,8 @@ row() {
 }
 echo "| load | server | instructions | × raw (first row of the load) |"
 echo "|---|---|---:|---:|"
-row h1 "HTTP/1.1 keep-alive, per request" raw-hyper-http1 raw-hyper-http1 raw-hyper-auto paf
-row h2c "h2c, per request" raw-hyper-http2 raw-hyper-http2 raw-hyper-auto paf
+row h1 "HTTP/1.1 keep-alive, per request" raw-hyper-http1 raw-hyper-http1 raw-hyper-auto paf paf-no-conn-info
+row h2c "h2c, per request" raw-hyper-http2 raw-hyper-http2 raw-hyper-auto paf paf-no-conn-info
 row https-h1 "HTTPS HTTP/1.1 keep-alive, per request" raw-tls raw-tls paf-tls
 row h2-tls "h2 over TLS, per request" raw-tls raw-tls paf-tls
 row h1-conn "new connection, one request, per connection" raw-hyper-http1 raw-hyper-http1 raw-hyper-auto paf

@@ -16,13 +16,17 @@ async fn hello(_request: Request<Body>) -> Response<Body> {
 /// Starts the paf server on `addr`, on the current tokio runtime: HTTPS
 /// with `tls` when it is given (HTTP/1.1 or HTTP/2 by ALPN), plain HTTP
 /// otherwise (HTTP/1.1 or HTTP/2 prior knowledge, by the first bytes).
+/// `conn_info` is [`paf_hyper::ServerBuilder::conn_info`] (on by default
+/// in paf).
 pub async fn start(
     addr: SocketAddr,
     tls: Option<Arc<rustls::ServerConfig>>,
+    conn_info: bool,
 ) -> paf_core::Result<Running> {
+    let builder = Server::builder().conn_info(conn_info);
     let builder = match tls {
-        Some(config) => Server::builder().tls(config),
-        None => Server::builder(),
+        Some(config) => builder.tls(config),
+        None => builder,
     };
     builder.build(hello).bind_tcp(addr).await
 }

@@ -148,7 +148,8 @@ impl std::fmt::Display for PeerAddr {
 }
 
 /// What the server knows of the connection a request came on. The server
-/// puts it in every request's extensions, built once per connection and
+/// puts it in every request's extensions (unless told not to: paf-hyper's
+/// `ServerBuilder::conn_info(false)`), built once per connection and
 /// shared by its requests (as an `Arc<ConnInfo>`; [`ConnInfo::of`] finds
 /// either form, so a test may insert a plain `ConnInfo`).
 #[derive(Clone, Debug)]

@@ -225,6 +225,21 @@ async fn get_and_post_round_trip_over_tcp() {
 }
 
 #[tokio::test]
+async fn conn_info_can_be_left_out_of_requests() {
+    let running = start(Server::builder().conn_info(false), echo).await;
+    let mut client = H1::connect(addr_of(&running)).await;
+    let (status, body) = client.send("POST", "/plain", "payload").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "POST /plain no ConnInfo peer= sni= body=payload");
+    // HTTP/2 as well.
+    let tcp = TcpStream::connect(addr_of(&running)).await.unwrap();
+    let (status, _, body) = h2_get(tcp, "/h2").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "GET /h2 no ConnInfo peer= sni= body=");
+    stop(running).await;
+}
+
+#[tokio::test]
 async fn http2_prior_knowledge_on_plain_tcp() {
     let running = start(Server::builder(), echo).await;
     let tcp = TcpStream::connect(addr_of(&running)).await.unwrap();

@@ -29,6 +29,10 @@ struct Args {
     /// every TLS connection then costs a full handshake.
     #[arg(long, requires = "cert")]
     no_tls_resumption: bool,
+    /// Leave the connection's `ConnInfo` out of the requests' extensions
+    /// (`ServerBuilder::conn_info(false)`), to price it.
+    #[arg(long)]
+    no_conn_info: bool,
 }
 
 fn main() -> ExitCode {
@@ -52,7 +56,7 @@ fn run(args: Args) -> Result<(), String> {
     };
     let runtime = paf_bench::runtime(args.threads).map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let running = paf_bench::paf_server::start(args.addr, tls)
+        let running = paf_bench::paf_server::start(args.addr, tls, !args.no_conn_info)
             .await
             .map_err(|e| paf_bench::error_chain(&e))?;
         println!("listening on {}", running.url().unwrap_or_default());

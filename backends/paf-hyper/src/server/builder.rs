@@ -130,6 +130,7 @@ pub struct ServerBuilder {
     error_handler: Box<dyn ErrorHandler>,
     hook: Option<Arc<dyn ConnectionHook>>,
     access_log: Option<Arc<dyn AccessLog>>,
+    conn_info: bool,
     limits: Limits,
 }
 
@@ -140,6 +141,7 @@ impl Default for ServerBuilder {
             error_handler: Box::new(DefaultErrorHandler),
             hook: None,
             access_log: None,
+            conn_info: true,
             limits: Limits::default(),
         }
     }
@@ -150,6 +152,7 @@ impl fmt::Debug for ServerBuilder {
         f.debug_struct("ServerBuilder")
             .field("tls", &self.tls.is_some())
             .field("access_log", &self.access_log.is_some())
+            .field("conn_info", &self.conn_info)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
@@ -203,6 +206,34 @@ impl ServerBuilder {
     /// ```
     pub fn access_log(mut self, log: impl AccessLog) -> Self {
         self.access_log = Some(Arc::new(log));
+        self
+    }
+
+    /// Whether each request carries its connection's
+    /// [`ConnInfo`](paf_core::server::ConnInfo) (peer, HTTP version, TLS
+    /// details) in its extensions, for
+    /// [`ConnInfo::of`](paf_core::server::ConnInfo::of) and axum's
+    /// `Extension<Arc<ConnInfo>>` (default on). The information is built
+    /// once per connection, but putting it in a request's extensions
+    /// allocates their map: about a tenth of what a small HTTP/1.1 request
+    /// costs the server (see the README's benchmarks). A server whose
+    /// handler never asks can turn it off. The access log, the tracing
+    /// spans and the connection hook have it either way.
+    ///
+    /// ```
+    /// use paf_core::{http::Response, server::ConnInfo, Body};
+    /// use paf_hyper::Server;
+    ///
+    /// let server = Server::builder()
+    ///     .conn_info(false)
+    ///     .build(|req| async move {
+    ///         assert!(ConnInfo::of(&req).is_none());
+    ///         Response::new(Body::from("hello\n"))
+    ///     });
+    /// # drop(server);
+    /// ```
+    pub fn conn_info(mut self, on: bool) -> Self {
+        self.conn_info = on;
         self
     }
 
@@ -368,6 +399,7 @@ impl ServerBuilder {
                 error_handler: self.error_handler,
                 hook: self.hook,
                 access_log: self.access_log,
+                conn_info: self.conn_info,
                 tls: self.tls.map(TlsAcceptor::from),
                 connection_slots: Arc::new(Semaphore::new(slots)),
                 registry: Arc::default(),

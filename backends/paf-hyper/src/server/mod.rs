@@ -7,7 +7,7 @@
 //! task. Every connection is its own task: TLS handshake when configured,
 //! then HTTP/1.1 or HTTP/2 (ALPN over TLS, the client's first bytes
 //! otherwise), each request handed to the handler with a [`ConnInfo`](paf_core::server::ConnInfo) in its
-//! extensions. The limits and what a client that passes them gets are listed
+//! extensions (unless [`ServerBuilder::conn_info`] turns that off). The limits and what a client that passes them gets are listed
 //! on [`ServerBuilder`].
 //!
 //! ```
@@ -119,6 +119,8 @@ struct Inner {
     hook: Option<Arc<dyn ConnectionHook>>,
     /// Told of each request once its response is done.
     access_log: Option<Arc<dyn AccessLog>>,
+    /// Whether requests carry their connection's `ConnInfo`.
+    conn_info: bool,
     tls: Option<TlsAcceptor>,
     limits: Limits,
     /// One permit per open connection, shared by every listener.

@@ -247,15 +247,9 @@ impl Conn {
             let guarded = RequestBody::new(body, limit, read_timeout, verdict.clone(), activity);
             (Body::wrap(guarded), Some(verdict))
         };
-        // An HTTP/1.0 request on a connection counted as HTTP/1.1 gets its
-        // own description; every other request shares the connection's.
-        let info = if self.info.version == version {
-            self.info.clone()
-        } else {
-            let info = ConnInfo::new(peer.clone(), version, self.info.tls.clone());
-            Arc::new(info.with_id(self.info.id))
-        };
-        parts.extensions.insert(info);
+        if server.inner.conn_info {
+            parts.extensions.insert(self.info_for(version));
+        }
         // The call is guarded too, for a handler that panics before it
         // returns its future. The request is put together in the guard, so
         // that it is not copied into it.
@@ -272,6 +266,17 @@ impl Conn {
                 version,
             },
         }
+    }
+
+    /// The connection's description, for a request of `version`: an
+    /// HTTP/1.0 request on a connection counted as HTTP/1.1 gets its own,
+    /// every other request shares the connection's.
+    fn info_for(&self, version: Version) -> Arc<ConnInfo> {
+        if self.info.version == version {
+            return self.info.clone();
+        }
+        let info = ConnInfo::new(self.info.peer.clone(), version, self.info.tls.clone());
+        Arc::new(info.with_id(self.info.id))
     }
 
     /// The error handler's answer to a request whose body read failed,
