@@ -22,6 +22,7 @@ use paf_core::{
     BoxError,
 };
 use tokio::sync::Notify;
+use tokio_rustls::TlsAcceptor;
 use tracing::{debug, Instrument, Span};
 
 use super::{
@@ -53,27 +54,42 @@ impl Server {
         mut stop: StopSignal,
         span: Span,
     ) {
-        let Some(acceptor) = &self.inner.tls else {
-            let limit = self.inner.limits.header_read_timeout;
-            let sniffed = tokio::select! {
-                sniffed = tokio::time::timeout(limit, sniff(&mut io)) => sniffed,
-                () = stopped(&mut stop) => return,
-            };
-            let (proto, seen) = match sniffed {
-                Ok(Ok(sniffed)) => sniffed,
-                Ok(Err(e)) => return self.connection_failed(peer, Box::new(e)),
-                Err(_) => {
-                    let e = io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!("no request within {limit:?}"),
-                    );
-                    return self.connection_failed(peer, Box::new(e));
-                }
-            };
-            let io = Prefixed::new(seen, io);
-            return self.serve_http(io, proto, peer, None, stop, span).await;
+        // TLS is boxed: this future is moved (copied whole) when the
+        // connection's task is made, and with the handshake's state inline
+        // it would be kilobytes a plain connection never uses (so is
+        // hyper's connection, in `serve_http`).
+        if let Some(acceptor) = &self.inner.tls {
+            return Box::pin(self.serve_tls(acceptor, io, peer, stop, span)).await;
+        }
+        let limit = self.inner.limits.header_read_timeout;
+        let sniffed = tokio::select! {
+            sniffed = tokio::time::timeout(limit, sniff(&mut io)) => sniffed,
+            () = stopped(&mut stop) => return,
         };
+        let (proto, seen) = match sniffed {
+            Ok(Ok(sniffed)) => sniffed,
+            Ok(Err(e)) => return self.connection_failed(peer, Box::new(e)),
+            Err(_) => {
+                let e = io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no request within {limit:?}"),
+                );
+                return self.connection_failed(peer, Box::new(e));
+            }
+        };
+        let io = Prefixed::new(seen, io);
+        self.serve_http(io, proto, peer, None, stop, span).await;
+    }
 
+    /// The TLS handshake, then HTTP over it by ALPN.
+    async fn serve_tls<I: Io>(
+        &self,
+        acceptor: &TlsAcceptor,
+        io: I,
+        peer: PeerAddr,
+        mut stop: StopSignal,
+        span: Span,
+    ) {
         let limit = self.inner.limits.tls_handshake_timeout;
         let handshake = tokio::select! {
             handshake = tokio::time::timeout(limit, acceptor.accept(io)) => handshake,
@@ -156,13 +172,14 @@ impl Server {
                     .http1
                     .serve_connection(io, service)
                     .with_upgrades();
+                let conn = Box::pin(conn);
                 // An idle HTTP/1 connection is also waiting for a request
                 // head: the head read timeout is its idle limit too.
                 let limit = limits.idle_timeout.min(limits.header_read_timeout);
                 drive(conn, activity, limit, true, stop, shed, watch_span).await
             }
             Proto::Http2 => {
-                let conn = self.inner.http2.serve_connection(io, service);
+                let conn = Box::pin(self.inner.http2.serve_connection(io, service));
                 drive(
                     conn,
                     activity,
@@ -313,7 +330,9 @@ impl Drop for Ending {
     }
 }
 
-/// Runs one hyper connection until it ends. A stop turns into a graceful
+/// Runs one hyper connection until it ends; it comes boxed, so that the
+/// futures around it stay small enough to be moved cheaply (hyper's
+/// connection state is over a kilobyte). A stop turns into a graceful
 /// shutdown (idle HTTP/1 connections close, HTTP/2 ones get a GOAWAY,
 /// requests in flight still get their responses); so does a stretch of
 /// `idle_limit` with no request in progress, except on HTTP/1, where the
@@ -329,7 +348,7 @@ impl Drop for Ending {
 ///
 /// [`ServerBuilder::header_read_timeout`]: super::ServerBuilder::header_read_timeout
 async fn drive<C>(
-    conn: C,
+    mut conn: Pin<Box<C>>,
     activity: Arc<Activity>,
     idle_limit: Duration,
     http1: bool,
@@ -351,7 +370,6 @@ where
     // The watch ends with the connection, however that ends (an abort by
     // the drain included).
     let _watch = AbortOnDrop(watch);
-    tokio::pin!(conn);
     let mut closing = false;
     // The waker last handed to the watch, and the order last seen: a
     // task's waker seldom changes, and comparing costs less than
