@@ -7,8 +7,10 @@
 
 use std::{fmt, future::Future, io, marker::PhantomData, time::Duration};
 
+mod default_routes;
 #[cfg(feature = "tokio")]
 mod engine;
+pub use default_routes::DefaultRoutes;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use engine::{Engine, EngineClient};
@@ -377,25 +379,36 @@ pub fn get_request<B: Default>(uri: &str) -> Result<Request<B>> {
 
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-/// Bounds a whole exchange by `timeout`: the wait for the response head,
-/// then the reading of its body, which fails with [`Error::Timeout`] once
-/// the same deadline passes. Every async backend applies its `timeout`
-/// setting through this, so that it means the same everywhere.
-pub async fn with_timeout<F>(timeout: Option<Duration>, exchange: F) -> Result<Response<Body>>
+/// Bounds a whole exchange by `timeout`, counted from this call: the wait
+/// for the response head, then the reading of its body, which fails with
+/// [`Error::Timeout`] once the same deadline passes. Every async backend
+/// applies its `timeout` setting through this, so that it means the same
+/// everywhere.
+///
+/// A combinator, not an `async fn`: the future is `exchange` with a timer
+/// beside it, not `exchange` kept twice (once as the argument, once being
+/// awaited), which every layer above would copy.
+pub fn with_timeout<F>(
+    timeout: Option<Duration>,
+    exchange: F,
+) -> impl Future<Output = Result<Response<Body>>>
 where
     F: Future<Output = Result<Response<Body>>>,
 {
+    use futures_util::FutureExt as _;
     let Some(after) = timeout else {
-        return exchange.await;
+        return Either::Left(exchange);
     };
     let deadline = tokio::time::Instant::now() + after;
-    let response = tokio::time::timeout_at(deadline, exchange)
-        .await
-        .map_err(|_| Error::Timeout {
-            what: TimeoutKind::Request,
-            after,
-        })??;
-    Ok(response.map(|body| body.with_deadline(deadline, after)))
+    Either::Right(
+        tokio::time::timeout_at(deadline, exchange).map(move |outcome| {
+            let response = outcome.map_err(|_| Error::Timeout {
+                what: TimeoutKind::Request,
+                after,
+            })??;
+            Ok(response.map(|body| body.with_deadline(deadline, after)))
+        }),
+    )
 }
 
 #[cfg(feature = "tokio")]
@@ -415,9 +428,12 @@ where
         return head.await;
     };
     let head = std::pin::pin!(head);
-    let head = match futures_util::future::select(head, sent).await {
-        Either::Left((done, _)) => return done,
-        Either::Right(((), head)) => head,
+    // `sent` is asked first: when it is done already (a request without a
+    // body), the engine's future is polled first under the timer, not
+    // twice in a row (once here, once more there).
+    let head = match futures_util::future::select(sent, head).await {
+        Either::Left(((), head)) => head,
+        Either::Right((done, _)) => return done,
     };
     tokio::time::timeout(after, head)
         .await
@@ -485,24 +501,37 @@ impl From<Error> for Failed {
 /// second argument says whether it may use a pooled connection: `false`
 /// for the second attempt, which goes on a fresh one. Every async backend
 /// retries through this, so that the rule is the same everywhere.
-pub async fn send_with_replay<F, Fut>(request: Request<Body>, attempt: F) -> Result<Response<Body>>
+///
+/// The copy and the first attempt are made by this call, so the future
+/// holds them and not the request as well (which every layer above would
+/// copy as it moves the future).
+pub fn send_with_replay<F, Fut>(
+    request: Request<Body>,
+    attempt: F,
+) -> impl Future<Output = Result<Response<Body>>>
 where
     F: Fn(Request<Body>, bool) -> Fut,
     Fut: Future<Output = std::result::Result<Response<Body>, Failed>>,
 {
     let replay = replay_copy(&request);
-    match attempt(request, true).await {
-        Ok(response) => Ok(response),
-        Err(Failed {
-            error,
-            closed_early: true,
-        }) => match replay {
-            Some(again) => attempt(again, false)
-                .await
-                .map_err(|retry| error_after_retry(error, retry.error)),
-            None => Err(error),
-        },
-        Err(failed) => Err(failed.error),
+    let first = attempt(request, true);
+    async move {
+        // Taken apart before the second wait, so that the future does not
+        // keep the first outcome beside it.
+        let error = match first.await {
+            Ok(response) => return Ok(response),
+            Err(Failed {
+                error,
+                closed_early: true,
+            }) => error,
+            Err(failed) => return Err(failed.error),
+        };
+        let Some(again) = replay else {
+            return Err(error);
+        };
+        attempt(again, false)
+            .await
+            .map_err(|retry| error_after_retry(error, retry.error))
     }
 }
 

@@ -32,7 +32,10 @@ use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use paf_core::{
     body::Sent,
-    client::{closed_by_peer, response_head, Builder, Engine, EngineClient, Failed, Settings},
+    client::{
+        closed_by_peer, response_head, Builder, DefaultRoutes, Engine, EngineClient, Failed,
+        Settings,
+    },
     ctx::{ConnKey, ConnectionInfo},
     error::find_cause,
     Body, Ctx, Result,
@@ -60,6 +63,10 @@ pub type ClientBuilder = Builder<Client>;
 /// the connection pool (see the [module docs](self)).
 pub struct HyperEngine {
     pool: Arc<Pool>,
+    /// The routes of requests through the client's own context, per
+    /// origin: such a request costs a lookup, not a context filled in and
+    /// resolved again.
+    routes: DefaultRoutes<Arc<Route>>,
 }
 
 impl std::fmt::Debug for HyperEngine {
@@ -79,7 +86,7 @@ pub struct Route {
 
 impl Engine for HyperEngine {
     const NAME: &'static str = "hyper";
-    type Route = Route;
+    type Route = Arc<Route>;
 
     fn new(settings: &Settings) -> Self {
         HyperEngine {
@@ -88,18 +95,21 @@ impl Engine for HyperEngine {
                 max_idle: settings.pool_max_idle_per_endpoint,
                 state: Mutex::default(),
             }),
+            routes: DefaultRoutes::new(),
         }
     }
 
-    fn route(&self, _: &Settings, ctx: Ctx, _: &mut Request<Body>) -> Result<Route> {
-        let plan = ctx.resolve()?;
-        Ok(Route { ctx, plan })
+    fn route(&self, settings: &Settings, request: &mut Request<Body>) -> Result<Arc<Route>> {
+        self.routes.route(settings, request, |ctx, _| {
+            let plan = ctx.resolve()?;
+            Ok(Arc::new(Route { ctx, plan }))
+        })
     }
 
     async fn attempt(
         &self,
         settings: &Settings,
-        route: &Route,
+        route: &Arc<Route>,
         request: Request<Body>,
         reuse: bool,
     ) -> std::result::Result<Response<Body>, Failed> {

@@ -41,12 +41,15 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
-use std::{io, time::Duration};
+use std::{future::Future, io, sync::Arc, time::Duration};
 
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use paf_core::{
-    client::{closed_by_peer, response_head, Builder, Engine, EngineClient, Failed, Settings},
+    client::{
+        closed_by_peer, response_head, Builder, DefaultRoutes, Engine, EngineClient, Failed,
+        Settings,
+    },
     ctx::{ConnKey, Endpoint, Scheme},
     error::{find_cause, ProtocolKind, TimeoutKind},
     per_key::PerKey,
@@ -80,6 +83,10 @@ pub struct ReqwestEngine {
     /// is this with its path and query set, instead of its `http::Uri`
     /// printed and parsed again whole (host parsing included) every time.
     bases: PerKey<(bool, http::uri::Authority), Url>,
+    /// The routes of requests through the client's own context, per
+    /// origin: such a request costs a lookup, not a context filled in and
+    /// an engine, a base and an endpoint worked out again.
+    defaults: DefaultRoutes<Arc<Route>>,
 }
 
 impl std::fmt::Debug for ReqwestEngine {
@@ -92,39 +99,71 @@ impl std::fmt::Debug for ReqwestEngine {
 
 impl Engine for ReqwestEngine {
     const NAME: &'static str = BACKEND;
-    type Route = Route;
+    type Route = Arc<Route>;
 
     fn new(_: &Settings) -> Self {
         ReqwestEngine {
             engines: PerKey::new(MAX_ENGINES),
             bases: PerKey::new(MAX_ENGINES),
+            defaults: DefaultRoutes::new(),
         }
     }
 
-    fn route(&self, settings: &Settings, ctx: Ctx, request: &mut Request<Body>) -> Result<Route> {
-        let http1_only = host_needs_http1(settings, &ctx, request)?;
-        Ok(Route {
-            base: self.base(request.uri())?,
-            engine: self.engine(settings, &ctx, http1_only)?,
-            connect_timeout: ctx.connect_timeout(),
-            endpoint: ctx.endpoint()?,
-            server_name: ctx.host().unwrap_or_default().to_string(),
+    fn route(&self, settings: &Settings, request: &mut Request<Body>) -> Result<Arc<Route>> {
+        if host_needs_http1(settings, request)? {
+            // Rare (a `Host` naming another authority): worked out for this
+            // request alone, on an HTTP/1.1-only engine.
+            let ctx = settings.request_ctx(request)?;
+            return self
+                .new_route(settings, &ctx, request.uri(), true)
+                .map(Arc::new);
+        }
+        self.defaults.route(settings, request, |ctx, request| {
+            self.new_route(settings, &ctx, request.uri(), false)
+                .map(Arc::new)
         })
     }
 
-    async fn attempt(
-        &self,
-        settings: &Settings,
-        route: &Route,
+    /// The reqwest request is made and started here, before the future,
+    /// which then holds reqwest's (boxed) future and the head limit only:
+    /// the shell boxes it, and a box of more than about 1 KiB misses the
+    /// allocator's fast path.
+    fn attempt<'a>(
+        &'a self,
+        settings: &'a Settings,
+        route: &'a Arc<Route>,
         request: Request<Body>,
         _reuse: bool,
-    ) -> std::result::Result<Response<Body>, Failed> {
-        route.attempt(settings, request).await
+    ) -> impl Future<Output = std::result::Result<Response<Body>, Failed>> + Send + 'a {
+        let (parts, body) = request.into_parts();
+        let (body, sent) = body.track_sent();
+        let mut url = route.base.clone();
+        if let Some(path_and_query) = parts.uri.path_and_query() {
+            url.set_path(path_and_query.path());
+            // The base has no query to clear.
+            if let Some(query) = path_and_query.query() {
+                url.set_query(Some(query));
+            }
+        }
+        let mut request = reqwest::Request::new(parts.method, url);
+        *request.headers_mut() = parts.headers;
+        *request.version_mut() = parts.version;
+        *request.body_mut() = Some(reqwest::Body::wrap(body));
+        let pending = route.engine.execute(request);
+        async move {
+            let head = async { Ok(pending.await) };
+            let response = response_head(settings.response_head_timeout, sent, head)
+                .await?
+                .map_err(|e| route.failed(e))?;
+            let response: Response<reqwest::Body> = response.into();
+            Ok(response.map(|body| Body::wrap(body.map_err(classify_body))))
+        }
     }
 }
 
-/// One request's way through reqwest: the engine that sends it and what
-/// its errors are reported against.
+/// The way of requests through reqwest, shared by the requests to one
+/// origin through the client's context: the engine that sends them, the
+/// URL base, and what their errors are reported against.
 #[derive(Debug)]
 pub struct Route {
     /// The request URL's `scheme://authority/`, parsed.
@@ -136,30 +175,6 @@ pub struct Route {
 }
 
 impl Route {
-    async fn attempt(
-        &self,
-        settings: &Settings,
-        request: Request<Body>,
-    ) -> std::result::Result<Response<Body>, Failed> {
-        let (parts, body) = request.into_parts();
-        let (body, sent) = body.track_sent();
-        let mut url = self.base.clone();
-        if let Some(path_and_query) = parts.uri.path_and_query() {
-            url.set_path(path_and_query.path());
-            url.set_query(path_and_query.query());
-        }
-        let mut request = reqwest::Request::new(parts.method, url);
-        *request.headers_mut() = parts.headers;
-        *request.version_mut() = parts.version;
-        *request.body_mut() = Some(reqwest::Body::wrap(body));
-        let head = async { Ok(self.engine.execute(request).await) };
-        let response = response_head(settings.response_head_timeout, sent, head)
-            .await?
-            .map_err(|e| self.failed(e))?;
-        let response: Response<reqwest::Body> = response.into();
-        Ok(response.map(|body| Body::wrap(body.map_err(classify_body))))
-    }
-
     fn failed(&self, err: reqwest::Error) -> Failed {
         // hyper's "connection closed before message completed", or the
         // peer's reset, while no response head had come.
@@ -182,7 +197,7 @@ impl Route {
 /// takes `:authority`, SNI and the connection from the URL alike), so
 /// the request goes on an HTTP/1.1-only engine; where HTTP/2 is demanded
 /// that is [`Error::Unsupported`].
-fn host_needs_http1(settings: &Settings, ctx: &Ctx, request: &mut Request<Body>) -> Result<bool> {
+fn host_needs_http1(settings: &Settings, request: &mut Request<Body>) -> Result<bool> {
     if !request.headers().contains_key(http::header::HOST) {
         return Ok(false);
     }
@@ -190,7 +205,11 @@ fn host_needs_http1(settings: &Settings, ctx: &Ctx, request: &mut Request<Body>)
         request.headers_mut().remove(http::header::HOST);
         return Ok(false);
     }
-    let prior_knowledge = settings.http2_prior_knowledge && ctx.scheme() != Some(Scheme::Https);
+    let https = request
+        .uri()
+        .scheme_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case("https"));
+    let prior_knowledge = settings.http2_prior_knowledge && !https;
     if request.version() == http::Version::HTTP_2 || prior_knowledge {
         return Err(unsupported(
             "a Host header other than the URL's authority on HTTP/2",
@@ -207,6 +226,23 @@ fn unsupported(feature: impl Into<String>) -> Error {
 }
 
 impl ReqwestEngine {
+    /// The route of a request to `uri` through `ctx`.
+    fn new_route(
+        &self,
+        settings: &Settings,
+        ctx: &Ctx,
+        uri: &http::Uri,
+        http1_only: bool,
+    ) -> Result<Route> {
+        Ok(Route {
+            base: self.base(uri)?,
+            engine: self.engine(settings, ctx, http1_only)?,
+            connect_timeout: ctx.connect_timeout(),
+            endpoint: ctx.endpoint()?,
+            server_name: ctx.host().unwrap_or_default().to_string(),
+        })
+    }
+
     /// The parsed `scheme://authority/` of `uri`, from the cache.
     fn base(&self, uri: &http::Uri) -> Result<Url> {
         let invalid = |reason: String| Error::InvalidUrl {
@@ -455,6 +491,34 @@ mod tests {
             &ctx("http://h:8080/").with_tcp_addr("127.0.0.1:9090".parse().unwrap()),
         ));
         assert!(f.contains("127.0.0.1:9090"), "{f}");
+    }
+
+    #[test]
+    fn requests_through_the_client_context_are_routed_once_per_origin() {
+        use paf_core::client::RequestExt;
+        let settings = Settings::default();
+        let i = inner();
+        let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+        let first = i.route(&settings, &mut get("http://a/x")).unwrap();
+        let again = i.route(&settings, &mut get("http://a/y?q=1")).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        let own = i
+            .route(&settings, &mut get("http://a/").with_ctx(Ctx::new()))
+            .unwrap();
+        assert!(
+            !Arc::ptr_eq(&first, &own),
+            "a request's own context is its own"
+        );
+        let mut other_host = get("http://a/");
+        other_host
+            .headers_mut()
+            .insert(http::header::HOST, http::HeaderValue::from_static("b"));
+        let http1 = i.route(&settings, &mut other_host).unwrap();
+        assert!(
+            !Arc::ptr_eq(&first, &http1),
+            "another Host goes on HTTP/1.1 alone"
+        );
+        assert_eq!(i.defaults.len(), 1);
     }
 
     #[test]

@@ -19,38 +19,37 @@ use super::{
     get_request, send_with_replay, with_timeout, Builder, Client, Failed, FromSettings, Redacted,
     Settings,
 };
-use crate::{body::BodyObserver, Body, BoxFuture, Ctx, Result};
+use crate::{body::BodyObserver, Body, BoxFuture, Result};
 
 /// What an async backend implements: how one request goes out on its
 /// engine. The rest is [`EngineClient`]'s, the same for every engine: the
-/// client type, its builder and [`Settings`], the context each request
-/// goes through, the whole-exchange timeout, the one replay of a request
-/// whose connection closed unanswered ([`send_with_replay`]), and the body
-/// idle limit on every response.
+/// client type, its builder and [`Settings`], the whole-exchange timeout,
+/// the one replay of a request whose connection closed unanswered
+/// ([`send_with_replay`]), and the body idle limit on every response.
 ///
-/// A backend waits for the response head under
-/// [`Settings::response_head_timeout`] with [`super::response_head`], since
-/// only the engine knows when the request's last byte has left.
+/// A backend takes each request's context with [`Settings::request_ctx`]
+/// (through [`super::DefaultRoutes`], which works a route out once per
+/// origin for requests that carry no context), and waits for the response
+/// head under [`Settings::response_head_timeout`] with
+/// [`super::response_head`], since only the engine knows when the
+/// request's last byte has left.
 pub trait Engine: Send + Sync + Sized + 'static {
     /// The backend's name (`hyper`, `reqwest`), for messages and logs.
     const NAME: &'static str;
 
     /// What the engine works out once per request before its attempts (a
     /// connection key, the engine instance that sends it).
-    type Route: Send + Sync;
+    type Route: Send + Sync + 'static;
 
     /// The engine for a client with these settings.
     fn new(settings: &Settings) -> Self;
 
-    /// Prepares `request`, which goes through `ctx` (the request's own
-    /// context or the client's, filled from its URI and the settings):
-    /// refuses what the engine cannot do, adapts the request to it.
-    fn route(
-        &self,
-        settings: &Settings,
-        ctx: Ctx,
-        request: &mut Request<Body>,
-    ) -> Result<Self::Route>;
+    /// Prepares `request`: works out where it goes through its context
+    /// ([`Settings::request_ctx`]: the request's own, or the client's
+    /// filled from its URI and the settings; [`super::DefaultRoutes`]
+    /// keeps what was worked out for the client's), refuses what the engine
+    /// cannot do, adapts the request to it.
+    fn route(&self, settings: &Settings, request: &mut Request<Body>) -> Result<Self::Route>;
 
     /// One attempt at sending `request`: on a pooled connection when
     /// `reuse` allows, on a fresh one otherwise (the replay). Says in
@@ -71,7 +70,7 @@ pub trait Engine: Send + Sync + Sized + 'static {
 ///
 /// ```
 /// use paf_core::client::{Engine, EngineClient, Failed, Settings};
-/// use paf_core::{http::{Request, Response}, Body, Ctx, Result};
+/// use paf_core::{http::{Request, Response}, Body, Result};
 ///
 /// /// An engine that answers every request itself.
 /// struct Echo;
@@ -82,7 +81,7 @@ pub trait Engine: Send + Sync + Sized + 'static {
 ///     fn new(_: &Settings) -> Self {
 ///         Echo
 ///     }
-///     fn route(&self, _: &Settings, _: Ctx, _: &mut Request<Body>) -> Result<()> {
+///     fn route(&self, _: &Settings, _: &mut Request<Body>) -> Result<()> {
 ///         Ok(())
 ///     }
 ///     async fn attempt(
@@ -158,7 +157,7 @@ impl<E: Engine> EngineClient<E> {
     /// Sends a request; its URI must be absolute. The response comes back
     /// once its head has arrived, its body still to be read.
     pub async fn request(&self, request: Request<Body>) -> Result<Response<Body>> {
-        self.inner.send_following(request).await
+        Client::send(self, request).await
     }
 
     /// `GET uri`.
@@ -179,8 +178,16 @@ impl<E: Engine> EngineClient<E> {
 
 impl<E: Engine> Client for EngineClient<E> {
     fn send(&self, request: Request<Body>) -> BoxFuture<'static, Result<Response<Body>>> {
-        let inner = self.inner.clone();
-        Box::pin(async move { inner.send_following(request).await })
+        let shared = self.inner.clone();
+        let policy = shared.settings.redirect;
+        if policy.max().is_none() {
+            // The default: nothing to follow, no layer of redirects around
+            // every request.
+            return Box::pin(shared.send(request));
+        }
+        Box::pin(crate::redirect::follow(request, policy, move |request| {
+            shared.clone().send(request)
+        }))
     }
 
     fn backend(&self) -> &'static str {
@@ -189,15 +196,19 @@ impl<E: Engine> Client for EngineClient<E> {
 }
 
 impl<E: Engine> Shared<E> {
-    /// Sends, then follows redirects as the settings say.
-    async fn send_following(&self, request: Request<Body>) -> Result<Response<Body>> {
-        crate::redirect::follow(request, self.settings.redirect, |request| {
-            self.send(request)
-        })
-        .await
-    }
-
-    async fn send(&self, request: Request<Body>) -> Result<Response<Body>> {
+    /// Sends one request (each redirect followed is one). What needs no
+    /// waiting is done here, before the future: its span, the codings it
+    /// asks for, its route. The future owns what it needs and nests no
+    /// other `async fn`: every layer of futures is copied whole as it
+    /// starts (into the box of [`Client::send`], at each `.await`), and
+    /// boxes of more than about 1 KiB miss the allocator's fast path
+    /// (measured: memcpy was a third of the client's instructions when the
+    /// engine's attempt was not boxed, and several layers still cost more
+    /// than 1k instructions a request).
+    fn send(
+        self: Arc<Self>,
+        mut request: Request<Body>,
+    ) -> impl Future<Output = Result<Response<Body>>> + Send + 'static {
         let span = tracing::debug_span!(
             target: "paf_core::client",
             "request",
@@ -208,49 +219,50 @@ impl<E: Engine> Shared<E> {
             retried = Empty,
             head_ms = Empty,
         );
-        if span.is_disabled() {
-            return self.exchange(request, &span).await;
-        }
-        let started = Instant::now();
-        let result = self.exchange(request, &span).instrument(span.clone()).await;
-        match result {
-            Ok(response) => {
-                span.record("status", response.status().as_u16());
-                span.record("head_ms", started.elapsed().as_secs_f64() * 1e3);
-                Ok(response.map(|body| body.observed(Logged::new(span, started))))
-            }
-            Err(error) => {
-                tracing::debug!(parent: &span, %error, "request failed");
-                Err(error)
-            }
-        }
-    }
-
-    async fn exchange(&self, mut request: Request<Body>, span: &Span) -> Result<Response<Body>> {
-        let settings = &self.settings;
-        // Once per request sent (each redirect's included): asks for the
-        // codings, and decodes the answer last, above every other wrapper.
-        let decoding = crate::decompress::prepare(&mut request, settings.decompress);
-        let ctx = settings.request_ctx(&mut request)?;
-        let route = self.engine.route(settings, ctx, &mut request)?;
-        let exchange = async {
-            let response = send_with_replay(request, |request, reuse| {
-                if !reuse {
-                    span.record("retried", true);
-                    tracing::debug!(
-                        "connection closed before the response; sending again on a fresh one"
-                    );
+        let started = (!span.is_disabled()).then(Instant::now);
+        // Asks for the codings, and decodes the answer last, above every
+        // other wrapper.
+        let decoding = crate::decompress::prepare(&mut request, self.settings.decompress);
+        let route = span.in_scope(|| self.engine.route(&self.settings, &mut request));
+        async move {
+            let settings = &self.settings;
+            let result = match route {
+                Err(error) => Err(error),
+                Ok(route) => {
+                    let attempts = send_with_replay(request, |request, reuse| {
+                        if !reuse {
+                            span.record("retried", true);
+                            tracing::debug!(
+                                parent: &span,
+                                "connection closed before the response; sending again on a fresh one"
+                            );
+                        }
+                        // Boxed: an engine's attempt is a large future.
+                        Box::pin(self.engine.attempt(settings, &route, request, reuse))
+                    });
+                    with_timeout(settings.timeout, attempts)
+                        .instrument(span.clone())
+                        .await
                 }
-                // Boxed: an engine's attempt is a large future, which every layer
-                // above would otherwise move by value (measured: memcpy was a
-                // third of the client's instructions).
-                Box::pin(self.engine.attempt(settings, &route, request, reuse))
-            })
-            .await?;
-            Ok(settings.idle_bounded(response))
-        };
-        let response = with_timeout(settings.timeout, exchange).await?;
-        Ok(decoding.decode(response))
+            };
+            // The body's limits, innermost first: the request's deadline
+            // (put on by `with_timeout`), the idle limit, then decoding.
+            let result = result.map(|response| decoding.decode(settings.idle_bounded(response)));
+            let Some(started) = started else {
+                return result;
+            };
+            match result {
+                Ok(response) => {
+                    span.record("status", response.status().as_u16());
+                    span.record("head_ms", started.elapsed().as_secs_f64() * 1e3);
+                    Ok(response.map(|body| body.observed(Logged::new(span, started))))
+                }
+                Err(error) => {
+                    tracing::debug!(parent: &span, %error, "request failed");
+                    Err(error)
+                }
+            }
+        }
     }
 }
 
@@ -337,7 +349,7 @@ mod tests {
         fn new(_: &Settings) -> Self {
             Scripted::default()
         }
-        fn route(&self, _: &Settings, _: Ctx, _: &mut Request<Body>) -> Result<()> {
+        fn route(&self, _: &Settings, _: &mut Request<Body>) -> Result<()> {
             Ok(())
         }
         async fn attempt(
