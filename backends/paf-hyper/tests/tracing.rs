@@ -636,3 +636,28 @@ async fn a_response_cut_short_is_logged_incomplete() {
     assert_eq!(parse_clf(&lines[0].0).bytes, bytes);
     running.stop(Duration::from_secs(1)).await;
 }
+
+#[tokio::test]
+async fn a_refused_target_is_logged_without_its_query() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (captured, _guard) = Captured::install();
+    let running = start(paf_hyper::Server::builder()).await;
+    let addr = running.local_addr().unwrap();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET ftp://example.org/file?token=secret HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    within(10, stream.read_to_end(&mut answer)).await.unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 400"), "{answer:?}");
+    running.stop(Duration::from_secs(1)).await;
+
+    let events = captured.server_events();
+    let refused = events
+        .iter()
+        .find(|e| e.fields.get("message").map(String::as_str) == Some("bad request target"))
+        .unwrap_or_else(|| panic!("no refusal event: {captured}"));
+    assert_eq!(refused.field("path"), "/file", "{captured}");
+    assert!(!format!("{captured}").contains("secret"), "{captured}");
+}

@@ -33,7 +33,7 @@ use tokio::time::Sleep;
 use tracing::{debug, warn, Instrument};
 
 use super::{
-    access_log::AccessLog,
+    access_log::{AccessLog, RequestTarget},
     builder::finite,
     connections::Activity,
     request_body::{RequestBody, Verdict},
@@ -214,7 +214,13 @@ impl Conn {
         let server = &self.server;
         let limits = &server.inner.limits;
         if let Some(reason) = target::refusal(&parts.method, &parts.uri, version) {
-            debug!(%peer, method = %parts.method, uri = %parts.uri, reason, "bad request target");
+            // The path alone, as in the access log: a query often carries
+            // tokens that should stay out of logs.
+            let path = RequestTarget {
+                uri: &parts.uri,
+                query: false,
+            };
+            debug!(%peer, method = %parts.method, %path, reason, "bad request target");
             let error = ServerError::BadTarget {
                 method: parts.method,
                 target: parts.uri.to_string(),
