@@ -224,8 +224,7 @@ impl Body {
     /// `deadline` passes: how a client's whole-request timeout reaches into
     /// the body. `after` is the limit, for the message.
     pub fn with_deadline(self, deadline: tokio::time::Instant, after: Duration) -> Body {
-        let sleep = tokio::time::sleep_until(deadline);
-        Timed::wrap(self, sleep, None, TimeoutKind::Request, after)
+        Timed::wrap(self, Limit::At(deadline), TimeoutKind::Request, after)
     }
 
     #[cfg(feature = "tokio")]
@@ -236,8 +235,7 @@ impl Body {
     /// the reader's waits count: a caller that reads slowly is never cut,
     /// a peer that stops sending is.
     pub fn with_idle_timeout(self, idle: Duration) -> Body {
-        let sleep = tokio::time::sleep(idle);
-        Timed::wrap(self, sleep, Some(idle), TimeoutKind::BodyIdle, idle)
+        Timed::wrap(self, Limit::Idle(idle), TimeoutKind::BodyIdle, idle)
     }
 
     /// The body, and a [`Sent`] that resolves once whoever reads the body
@@ -352,14 +350,15 @@ impl http_body::Body for Body {
 }
 
 #[cfg(feature = "tokio")]
-/// A body whose reads fail with [`Error::Timeout`] once its sleep runs out:
-/// at a fixed deadline, or after a wait with no frame (re-armed at the
-/// start of each wait, not re-allocated).
+/// A body whose reads fail with [`Error::Timeout`] once its limit runs out:
+/// at a fixed deadline, or after a wait with no frame.
 struct Timed {
     body: Body,
-    sleep: Pin<Box<tokio::time::Sleep>>,
-    /// An idle limit: the length of one wait. `None`: a fixed deadline.
-    idle: Option<Duration>,
+    /// Made at the first wait, then re-armed, not re-allocated: a body
+    /// whose frames are all there when it is read (most responses) never
+    /// makes a timer, which costs an allocation and a clock reading.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    limit: Limit,
     /// The sleep counts the current wait.
     armed: bool,
     what: TimeoutKind,
@@ -367,22 +366,26 @@ struct Timed {
 }
 
 #[cfg(feature = "tokio")]
+/// When a [`Timed`] body's reads fail.
+#[derive(Clone, Copy)]
+enum Limit {
+    /// At this instant, whatever the waits.
+    At(tokio::time::Instant),
+    /// After one wait this long with no frame.
+    Idle(Duration),
+}
+
+#[cfg(feature = "tokio")]
 impl Timed {
-    fn wrap(
-        body: Body,
-        sleep: tokio::time::Sleep,
-        idle: Option<Duration>,
-        what: TimeoutKind,
-        after: Duration,
-    ) -> Body {
+    fn wrap(body: Body, limit: Limit, what: TimeoutKind, after: Duration) -> Body {
         if let Kind::Full(_) = body.kind {
             return body;
         }
         let hint = http_body::Body::size_hint(&body);
         let timed = Timed {
             body,
-            sleep: Box::pin(sleep),
-            idle,
+            sleep: None,
+            limit,
             armed: false,
             what,
             after,
@@ -402,22 +405,34 @@ impl http_body::Body for Timed {
     ) -> Poll<Option<Result<Frame<Bytes>>>> {
         let this = self.get_mut();
         if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
-            this.armed = false;
+            // A deadline stays armed: it does not move with the frames.
+            if let Limit::Idle(_) = this.limit {
+                this.armed = false;
+            }
             return Poll::Ready(frame);
         }
-        if let (Some(idle), false) = (this.idle, this.armed) {
-            this.sleep
-                .as_mut()
-                .reset(tokio::time::Instant::now() + idle);
+        if !this.armed {
             this.armed = true;
+            let deadline = match this.limit {
+                Limit::At(deadline) => deadline,
+                Limit::Idle(idle) => tokio::time::Instant::now() + idle,
+            };
+            match &mut this.sleep {
+                Some(sleep) => sleep.as_mut().reset(deadline),
+                None => this.sleep = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            }
         }
-        match this.sleep.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(Error::Timeout {
+        let expired = this
+            .sleep
+            .as_mut()
+            .is_some_and(|sleep| sleep.as_mut().poll(cx).is_ready());
+        if expired {
+            return Poll::Ready(Some(Err(Error::Timeout {
                 what: this.what,
                 after: this.after,
-            }))),
-            Poll::Pending => Poll::Pending,
+            })));
         }
+        Poll::Pending
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -732,6 +747,43 @@ mod tests {
             "{err:?}"
         );
         assert_eq!(started.elapsed(), idle);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_timeout_cuts_a_body_that_stops_after_an_earlier_wait() {
+        // The first wait ends with a frame (the timer is made, then
+        // disarmed); the second never does and is cut a whole limit after
+        // it began.
+        let idle = Duration::from_secs(5);
+        let late = stream::once(async {
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            Ok::<_, std::io::Error>(Bytes::from("late"))
+        });
+        let mut body = Body::from_stream(late.chain(stream::pending())).with_idle_timeout(idle);
+        let started = tokio::time::Instant::now();
+        assert_eq!(body.chunk().await.unwrap().unwrap(), "late");
+        let err = body.chunk().await.unwrap().unwrap_err();
+        assert!(
+            matches!(err, Error::Timeout { what: TimeoutKind::BodyIdle, after } if after == idle),
+            "{err:?}"
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(4) + idle);
+    }
+
+    #[test]
+    fn a_body_read_without_waiting_makes_no_timer() {
+        // No runtime here: making a tokio timer would panic, so this body,
+        // whose frames are all there, shows that its limits made none.
+        let body = Body::from_stream(stream::iter(
+            ["a", "b"].map(|s| Ok::<_, std::io::Error>(Bytes::from(s))),
+        ))
+        .with_idle_timeout(Duration::from_secs(1))
+        .with_deadline(
+            tokio::time::Instant::now() + Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
+        let read = body.to_bytes(10).now_or_never();
+        assert_eq!(read.map(Result::unwrap), Some(Bytes::from("ab")));
     }
 
     #[tokio::test(start_paused = true)]

@@ -17,6 +17,7 @@
 
 use std::{
     collections::HashMap,
+    future::Future,
     pin::Pin,
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -26,6 +27,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures_util::{
+    future::{ready, Either},
+    FutureExt as _,
+};
 use http::{header::HOST, HeaderValue, Request, Response, Uri, Version};
 use http_body_util::BodyExt;
 use hyper::client::conn::{http1, http2};
@@ -106,61 +111,188 @@ impl Engine for HyperEngine {
         })
     }
 
-    async fn attempt(
-        &self,
-        settings: &Settings,
-        route: &Arc<Route>,
+    /// [`attempt`] itself, not a future around it: each layer of futures
+    /// is copied whole as it starts.
+    fn attempt<'a>(
+        &'a self,
+        settings: &'a Settings,
+        route: &'a Arc<Route>,
         request: Request<Body>,
         reuse: bool,
-    ) -> std::result::Result<Response<Body>, Failed> {
-        attempt(&self.pool, settings, route, request, reuse).await
+    ) -> impl Future<Output = std::result::Result<Response<Body>, Failed>> + Send + 'a {
+        attempt(&self.pool, settings, route, request, reuse)
     }
 }
 
 /// One attempt: on a pooled connection when `reuse` allows and there is
 /// one, on a new one otherwise. A request that a connection gives back
 /// unsent (it was closing) goes on the next one, whatever its method.
-async fn attempt(
+///
+/// The shell boxes this future, and a box of more than about 1 KiB misses
+/// the allocator's fast path and is copied whole as it starts (it was
+/// 4,184 bytes; now 992). So the request is handed to a pooled
+/// connection that is ready here, before the future, which then holds only
+/// the wait for its head; the rest (a connection still settling, the next
+/// one when this one gives the request back, a new connection) is a future
+/// of its own ([`on_next`]), boxed only when a request gets that far.
+fn attempt<'a>(
+    pool: &'a Pool,
+    settings: &'a Settings,
+    route: &'a Route,
+    mut request: Request<Body>,
+    reuse: bool,
+) -> impl Future<Output = std::result::Result<Response<Body>, Failed>> + Send + 'a {
+    if !reuse {
+        return Either::Right(Either::Right(rest(pool, settings, route, request, None)));
+    }
+    let key = route.plan.key();
+    if let Some((mut sender, info)) = pool.shared_h2(key) {
+        if let Err(e) = to_h2_form(&mut request) {
+            return Either::Left(Either::Left(ready(Err(e.into()))));
+        }
+        let (tracked, sent) = track_sent(request);
+        let head = sender.try_send_request(tracked);
+        let next = move |unsent| rest(pool, settings, route, unsent, pool.take_h1(key));
+        let limit = settings.response_head_timeout;
+        let waiting = on_pooled(limit, sent, head, move |head| finish(head, info), next);
+        return Either::Left(Either::Right(waiting));
+    }
+    match pool.take_h1(key) {
+        Some((sender, info, false)) => Either::Right(Either::Left(on_pooled_h1(
+            pool, settings, route, sender, info, request,
+        ))),
+        settling => Either::Right(Either::Right(rest(
+            pool, settings, route, request, settling,
+        ))),
+    }
+}
+
+/// What a request waits for after its first pooled connection, boxed.
+type Rest<'a> =
+    Pin<Box<dyn Future<Output = std::result::Result<Response<Body>, Failed>> + Send + 'a>>;
+
+/// [`on_next`], boxed: only a request that gets that far pays for its
+/// size (the new connection's futures).
+fn rest<'a>(
+    pool: &'a Pool,
+    settings: &'a Settings,
+    route: &'a Route,
+    request: Request<Body>,
+    next: Option<(http1::SendRequest<Body>, ConnectionInfo, bool)>,
+) -> Rest<'a> {
+    Box::pin(on_next(pool, settings, route, request, next))
+}
+
+/// The rest of an attempt: on `next` (a pooled HTTP/1.1 connection, the
+/// third value `true` while its task has not yet seen its last response
+/// read), or the next pooled one that is open, else on a new connection.
+async fn on_next(
+    pool: &Pool,
+    settings: &Settings,
+    route: &Route,
+    request: Request<Body>,
+    mut next: Option<(http1::SendRequest<Body>, ConnectionInfo, bool)>,
+) -> std::result::Result<Response<Body>, Failed> {
+    while let Some((mut sender, info, settling)) = next {
+        if settling && sender.ready().await.is_err() {
+            next = pool.take_h1(route.plan.key());
+            continue;
+        }
+        return on_pooled_h1(pool, settings, route, sender, info, request).await;
+    }
+    on_new_connection(pool, settings, route, request).await
+}
+
+/// Sends `request` on a pooled HTTP/1.1 connection that is ready, and
+/// waits for its head ([`on_pooled`]); the connection is listed again
+/// once the head is in.
+fn on_pooled_h1<'a>(
+    pool: &'a Pool,
+    settings: &'a Settings,
+    route: &'a Route,
+    mut sender: http1::SendRequest<Body>,
+    info: ConnectionInfo,
+    mut request: Request<Body>,
+) -> impl Future<Output = std::result::Result<Response<Body>, Failed>> + Send + 'a {
+    let key = route.plan.key();
+    to_h1_form(&mut request);
+    let (tracked, sent) = track_sent(request);
+    let head = sender.try_send_request(tracked);
+    let done = move |head| {
+        let read = pool.put_back(key.clone(), sender, info.clone());
+        finish_h1(head, info, read)
+    };
+    let next = move |unsent| rest(pool, settings, route, unsent, pool.take_h1(key));
+    on_pooled(settings.response_head_timeout, sent, head, done, next)
+}
+
+/// Waits for the head of a request sent on a pooled connection (`head`,
+/// hyper's `try_send_request`): `done` makes the response, `next` sends
+/// again what the connection gave back unsent. `head` is pinned here and
+/// waited for by reference: an async block keeps what it captures and,
+/// beside it, each future it awaits, so `head` passed on by value would be
+/// kept once more.
+// Not an `async fn`, which keeps its arguments twice too (as taken, and
+// moved into its body).
+#[allow(clippy::manual_async_fn)]
+fn on_pooled<'a, H, D, N>(
+    limit: Option<Duration>,
+    sent: Sent,
+    head: H,
+    done: D,
+    next: N,
+) -> impl Future<Output = std::result::Result<Response<Body>, Failed>> + Send + 'a
+where
+    H: Future<
+            Output = std::result::Result<
+                Response<hyper::body::Incoming>,
+                hyper::client::conn::TrySendError<Request<Body>>,
+            >,
+        > + Send
+        + 'a,
+    D: FnOnce(Response<hyper::body::Incoming>) -> Response<Body> + Send + 'a,
+    N: FnOnce(Request<Body>) -> Rest<'a> + Send + 'a,
+{
+    async move {
+        // Worked out apart, so that the wait for the next connection keeps
+        // neither the head nor the outcome.
+        let unsent = {
+            // The request given back is boxed at once: the outcome is
+            // moved through every layer of the wait.
+            let head = std::pin::pin!(head.map(|outcome| {
+                Ok(outcome.map_err(|mut e| match e.take_message() {
+                    Some(unsent) => Unsent::Back(Box::new(unsent)),
+                    None => Unsent::Failed(e.into_error()),
+                }))
+            }));
+            match response_head(limit, sent, head).await? {
+                Ok(response) => return Ok(done(response)),
+                Err(Unsent::Back(unsent)) => unsent,
+                Err(Unsent::Failed(e)) => return Err(failed(e)),
+            }
+        };
+        // The connection went away before the request left: the next
+        // connection is as good as the old one was.
+        next(*unsent).await
+    }
+}
+
+/// What became of a request sent on a pooled connection that did not answer.
+enum Unsent {
+    /// The connection gave it back without sending it.
+    Back(Box<Request<Body>>),
+    Failed(hyper::Error),
+}
+
+/// [`attempt`] on a connection of its own, which then joins the pool.
+async fn on_new_connection(
     pool: &Pool,
     settings: &Settings,
     route: &Route,
     mut request: Request<Body>,
-    reuse: bool,
 ) -> std::result::Result<Response<Body>, Failed> {
     let key = route.plan.key().clone();
     let head_limit = settings.response_head_timeout;
-
-    let shared = if reuse { pool.shared_h2(&key) } else { None };
-    if let Some((mut sender, info)) = shared {
-        to_h2_form(&mut request)?;
-        let (tracked, sent) = track_sent(request);
-        let head = sender.try_send_request(tracked);
-        match response_head(head_limit, sent, sent_or_back(head)).await? {
-            Ok(response) => return Ok(finish(response, info)),
-            // The connection went away before the request left: a new
-            // connection is as good as the old one was.
-            Err(Unsent::Back(unsent)) => request = *unsent,
-            Err(Unsent::Failed(e)) => return Err(failed(e)),
-        }
-    }
-
-    while let Some((mut sender, info, settling)) = reuse.then(|| pool.take_h1(&key)).flatten() {
-        if settling && sender.ready().await.is_err() {
-            continue;
-        }
-        to_h1_form(&mut request);
-        let (tracked, sent) = track_sent(request);
-        let head = sender.try_send_request(tracked);
-        match response_head(head_limit, sent, sent_or_back(head)).await? {
-            Ok(response) => {
-                let read = pool.put_back(key, sender, info.clone());
-                return Ok(finish_h1(response, info, read));
-            }
-            Err(Unsent::Back(unsent)) => request = *unsent,
-            Err(Unsent::Failed(e)) => return Err(failed(e)),
-        }
-    }
-
     let connection = route.ctx.connect_via(&route.plan).await?;
     let info = connection.info;
     let io = TokioIo::new(connection.io);
@@ -208,35 +340,9 @@ async fn fresh_head<F>(
     head: F,
 ) -> std::result::Result<Response<hyper::body::Incoming>, Failed>
 where
-    F: std::future::Future<Output = hyper::Result<Response<hyper::body::Incoming>>>,
+    F: Future<Output = hyper::Result<Response<hyper::body::Incoming>>>,
 {
-    response_head(limit, sent, async { Ok(head.await.map_err(failed)) }).await?
-}
-
-/// What became of a request sent on a pooled connection that did not answer.
-enum Unsent {
-    /// The connection gave it back without sending it.
-    Back(Box<Request<Body>>),
-    Failed(hyper::Error),
-}
-
-/// hyper's `try_send_request`, with the outcome in a form
-/// [`response_head`] can wait for.
-async fn sent_or_back<F>(
-    head: F,
-) -> Result<std::result::Result<Response<hyper::body::Incoming>, Unsent>>
-where
-    F: std::future::Future<
-        Output = std::result::Result<
-            Response<hyper::body::Incoming>,
-            hyper::client::conn::TrySendError<Request<Body>>,
-        >,
-    >,
-{
-    Ok(head.await.map_err(|mut e| match e.take_message() {
-        Some(unsent) => Unsent::Back(Box::new(unsent)),
-        None => Unsent::Failed(e.into_error()),
-    }))
+    response_head(limit, sent, head.map(|outcome| Ok(outcome.map_err(failed)))).await?
 }
 
 /// A failed exchange, told apart when the connection closed (or was
@@ -254,7 +360,7 @@ fn failed(err: hyper::Error) -> Failed {
 /// Runs a connection's I/O in a task of its own until it closes.
 fn drive<F>(key: &ConnKey, version: &'static str, conn: F)
 where
-    F: std::future::Future<Output = std::result::Result<(), hyper::Error>> + Send + 'static,
+    F: Future<Output = std::result::Result<(), hyper::Error>> + Send + 'static,
 {
     let endpoint = key.to_string();
     tokio::spawn(async move {
