@@ -111,8 +111,8 @@ impl Engine for HyperEngine {
         })
     }
 
-    /// [`attempt`] itself, not a future around it: each layer of futures
-    /// is copied whole as it starts.
+    /// The module's `attempt` itself, not a future around it: each layer of
+    /// futures is copied whole as it starts.
     fn attempt<'a>(
         &'a self,
         settings: &'a Settings,
