@@ -350,11 +350,19 @@ where
 /// before message completed", or an I/O error that says the peer closed.
 fn failed(err: hyper::Error) -> Failed {
     let closed_early = err.is_incomplete_message()
-        || find_cause::<std::io::Error>(&err).is_some_and(|io| closed_by_peer(io.kind()));
+        || find_cause::<std::io::Error>(&err).is_some_and(|io| closed_by_peer(io.kind()))
+        || find_cause::<h2::Error>(&err).is_some_and(unprocessed);
     Failed {
         error: from_hyper(err),
         closed_early,
     }
+}
+
+/// An HTTP/2 stream the server did not process (RFC 9113 §8.7): one it
+/// refused, or one above the last stream id of its GOAWAY. An idempotent
+/// request on it is sent again, as one whose connection closed unanswered.
+fn unprocessed(err: &h2::Error) -> bool {
+    err.is_remote() && (err.is_go_away() || err.reason() == Some(h2::Reason::REFUSED_STREAM))
 }
 
 /// Runs a connection's I/O in a task of its own until it closes.
