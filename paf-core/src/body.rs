@@ -356,11 +356,9 @@ struct Timed {
     body: Body,
     /// Made at the first wait, then re-armed, not re-allocated: a body
     /// whose frames are all there when it is read (most responses) never
-    /// makes a timer, which costs an allocation and a clock reading.
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// makes a timer.
+    timer: crate::timer::WaitTimer,
     limit: Limit,
-    /// The sleep counts the current wait.
-    armed: bool,
     what: TimeoutKind,
     after: Duration,
 }
@@ -384,9 +382,8 @@ impl Timed {
         let hint = http_body::Body::size_hint(&body);
         let timed = Timed {
             body,
-            sleep: None,
+            timer: crate::timer::WaitTimer::new(),
             limit,
-            armed: false,
             what,
             after,
         };
@@ -407,26 +404,16 @@ impl http_body::Body for Timed {
         if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
             // A deadline stays armed: it does not move with the frames.
             if let Limit::Idle(_) = this.limit {
-                this.armed = false;
+                this.timer.disarm();
             }
             return Poll::Ready(frame);
         }
-        if !this.armed {
-            this.armed = true;
-            let deadline = match this.limit {
-                Limit::At(deadline) => deadline,
-                Limit::Idle(idle) => tokio::time::Instant::now() + idle,
-            };
-            match &mut this.sleep {
-                Some(sleep) => sleep.as_mut().reset(deadline),
-                None => this.sleep = Some(Box::pin(tokio::time::sleep_until(deadline))),
-            }
-        }
-        let expired = this
-            .sleep
-            .as_mut()
-            .is_some_and(|sleep| sleep.as_mut().poll(cx).is_ready());
-        if expired {
+        let limit = this.limit;
+        this.timer.arm(|| match limit {
+            Limit::At(deadline) => deadline,
+            Limit::Idle(idle) => tokio::time::Instant::now() + idle,
+        });
+        if this.timer.poll_expired(cx) {
             return Poll::Ready(Some(Err(Error::Timeout {
                 what: this.what,
                 after: this.after,

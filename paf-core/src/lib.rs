@@ -57,6 +57,9 @@ pub mod http2;
 pub mod per_key;
 pub mod redirect;
 pub mod server;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod timer;
 pub mod tls;
 
 pub use body::Body;

@@ -5,7 +5,6 @@
 //! stalled client).
 
 use std::{
-    future::Future,
     pin::Pin,
     sync::{
         atomic::{AtomicU8, Ordering},
@@ -18,8 +17,8 @@ use std::{
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
-use paf_core::{error::TimeoutKind, BoxError, Error};
-use tokio::time::{Instant, Sleep};
+use paf_core::{error::TimeoutKind, timer::WaitTimer, BoxError, Error};
+use tokio::time::Instant;
 
 use super::connections::Activity;
 
@@ -61,9 +60,9 @@ pub(super) struct RequestBody {
     seen: u64,
     /// `None`: no limit.
     read_timeout: Option<Duration>,
-    /// Armed while a read waits; allocated at the first wait only.
-    timer: Option<Pin<Box<Sleep>>>,
-    waiting: bool,
+    /// Armed while a read waits (the connection's activity counts it as
+    /// waiting meanwhile); made at the first wait only.
+    timer: WaitTimer,
     verdict: Arc<Verdict>,
     activity: Arc<Activity>,
 }
@@ -81,8 +80,7 @@ impl RequestBody {
             limit,
             seen: 0,
             read_timeout,
-            timer: None,
-            waiting: false,
+            timer: WaitTimer::new(),
             verdict,
             activity,
         }
@@ -105,23 +103,14 @@ impl RequestBody {
         let Some(limit) = self.read_timeout else {
             return false;
         };
-        if !self.waiting {
-            self.waiting = true;
+        if self.timer.arm(|| Instant::now() + limit) {
             self.activity.body_wait_begins();
-            let deadline = Instant::now() + limit;
-            match &mut self.timer {
-                Some(timer) => timer.as_mut().reset(deadline),
-                None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
-            }
         }
-        self.timer
-            .as_mut()
-            .is_some_and(|timer| timer.as_mut().poll(cx).is_ready())
+        self.timer.poll_expired(cx)
     }
 
     fn stop_waiting(&mut self) {
-        if self.waiting {
-            self.waiting = false;
+        if self.timer.disarm() {
             self.activity.body_wait_ends();
         }
     }

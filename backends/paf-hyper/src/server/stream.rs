@@ -2,7 +2,7 @@
 //! nothing, and the version sniffing of plain connections.
 
 use std::{
-    future::{poll_fn, Future},
+    future::poll_fn,
     io,
     pin::Pin,
     task::{ready, Context, Poll},
@@ -10,10 +10,10 @@ use std::{
 };
 
 use bytes::Bytes;
-use paf_core::ctx::Io;
+use paf_core::{ctx::Io, timer::WaitTimer};
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
-    time::{Instant, Sleep},
+    time::Instant,
 };
 
 use super::builder::finite;
@@ -27,10 +27,9 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 pub(super) struct SendTimeout<I> {
     io: I,
     limit: Duration,
-    /// Armed while a write is blocked; allocated at the first block only,
-    /// so that connections that never block pay nothing.
-    timer: Option<Pin<Box<Sleep>>>,
-    blocked: bool,
+    /// Armed while a write is blocked; made at the first block only, so
+    /// that connections that never block pay nothing.
+    timer: WaitTimer,
 }
 
 impl<I> SendTimeout<I> {
@@ -38,8 +37,7 @@ impl<I> SendTimeout<I> {
         SendTimeout {
             io,
             limit,
-            timer: None,
-            blocked: false,
+            timer: WaitTimer::new(),
         }
     }
 
@@ -47,25 +45,14 @@ impl<I> SendTimeout<I> {
     /// blocks and failing it once the timer has run out.
     fn watch<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         if poll.is_ready() {
-            self.blocked = false;
+            self.timer.disarm();
             return poll;
         }
         let Some(limit) = finite(self.limit) else {
             return Poll::Pending;
         };
-        if !self.blocked {
-            self.blocked = true;
-            let deadline = Instant::now() + limit;
-            match &mut self.timer {
-                Some(timer) => timer.as_mut().reset(deadline),
-                None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
-            }
-        }
-        let expired = self
-            .timer
-            .as_mut()
-            .is_some_and(|timer| timer.as_mut().poll(cx).is_ready());
-        if expired {
+        self.timer.arm(|| Instant::now() + limit);
+        if self.timer.poll_expired(cx) {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!("the peer read nothing for {limit:?}"),
