@@ -156,7 +156,8 @@ impl Activity {
     /// most `limit / IDLE_PROBES` more), `quiet` keeping what was seen
     /// across calls.
     pub(super) async fn idle_for(&self, limit: Duration, quiet: &mut Quiet) {
-        let probe = limit / IDLE_PROBES;
+        // At least a millisecond: a zero limit must not spin while busy.
+        let probe = (limit / IDLE_PROBES).max(Duration::from_millis(1));
         loop {
             let (in_flight, seen) = self.counts();
             let now = Instant::now();
