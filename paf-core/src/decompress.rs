@@ -339,17 +339,7 @@ impl Decoded {
 /// It does not know the request: the caller leaves responses to `HEAD`
 /// alone (or uses [`prepare`]'s [`Plan`], which does).
 pub fn decode_response(response: Response<Body>, codings: Codings) -> Response<Body> {
-    let (mut parts, body) = response.into_parts();
-    let Some(chain) = chain(parts.status, &parts.headers, body.is_empty(), codings) else {
-        return Response::from_parts(parts, body);
-    };
-    let body = chain
-        .codings()
-        .iter()
-        .rev()
-        .fold(body, |body, coding| codec::decode_body(body, *coding));
-    finish_head(&mut parts.headers, &mut parts.extensions, chain.text);
-    Response::from_parts(parts, body)
+    decode_with(response, codings, Body::is_empty, codec::decode_body)
 }
 
 /// The blocking twin of [`decode_response`], for
@@ -358,15 +348,31 @@ pub fn decode_blocking_response(
     response: Response<blocking::Body>,
     codings: Codings,
 ) -> Response<blocking::Body> {
+    decode_with(
+        response,
+        codings,
+        blocking::Body::is_empty,
+        codec::decode_reader,
+    )
+}
+
+/// What [`decode_response`] and [`decode_blocking_response`] do, for a
+/// body type that `decode` wraps in the decoder of one coding.
+fn decode_with<B>(
+    response: Response<B>,
+    codings: Codings,
+    is_empty: impl Fn(&B) -> bool,
+    decode: impl Fn(B, Coding) -> B,
+) -> Response<B> {
     let (mut parts, body) = response.into_parts();
-    let Some(chain) = chain(parts.status, &parts.headers, body.is_empty(), codings) else {
+    let Some(chain) = chain(parts.status, &parts.headers, is_empty(&body), codings) else {
         return Response::from_parts(parts, body);
     };
     let body = chain
         .codings()
         .iter()
         .rev()
-        .fold(body, |body, coding| codec::decode_reader(body, *coding));
+        .fold(body, |body, coding| decode(body, *coding));
     finish_head(&mut parts.headers, &mut parts.extensions, chain.text);
     Response::from_parts(parts, body)
 }
